@@ -1,0 +1,1 @@
+"""Parley's services: ingest, projector and api, and the adapters they share (``common``)."""

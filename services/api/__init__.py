@@ -1,0 +1,1 @@
+"""The API: answers current-state queries from the read models."""

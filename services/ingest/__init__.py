@@ -1,0 +1,1 @@
+"""The ingest service: validates events and publishes them to Kafka."""

@@ -1,0 +1,119 @@
+"""The port through which the ingest publishes events, and its Kafka adapter."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from typing import Protocol
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from services.common.kafka import ensure_topic, probe_kafka
+from services.ingest.settings import IngestSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """Where the log put an event once the broker acknowledged it."""
+
+    partition: int
+    offset: int
+
+
+class PublisherUnavailable(Exception):
+    """The log cannot take events now; nothing was acknowledged, the client should retry."""
+
+
+class EventPublisher(Protocol):
+    """Appends events to the log and returns only after the log acknowledged them."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def publish(self, key: str, value: bytes) -> Receipt:
+        """Append ``value`` under ``key``; raise :class:`PublisherUnavailable` when it cannot."""
+        ...
+
+    async def ping(self) -> None:
+        """Raise unless the log is reachable."""
+        ...
+
+
+class KafkaPublisher:
+    """Publishes to a Kafka topic with an idempotent producer and ``acks=all``.
+
+    The broker may be down when the service starts: the producer then connects in the
+    background, and until it has, :meth:`publish` raises :class:`PublisherUnavailable`.
+    """
+
+    def __init__(self, settings: IngestSettings) -> None:
+        self._settings = settings
+        self._producer: AIOKafkaProducer | None = None
+        self._connecting: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._connecting = asyncio.create_task(self._connect_until_up(), name="kafka-connect")
+
+    async def _connect_until_up(self) -> None:
+        s = self._settings
+        delay = 0.5
+        while True:
+            producer = AIOKafkaProducer(
+                bootstrap_servers=s.kafka_bootstrap_servers,
+                acks="all",
+                enable_idempotence=True,
+                request_timeout_ms=int(s.produce_timeout_s * 1000),
+                client_id="parley-ingest",
+            )
+            try:
+                await ensure_topic(
+                    s.kafka_bootstrap_servers,
+                    s.topic,
+                    s.topic_partitions,
+                    s.topic_replication_factor,
+                )
+                await producer.start()
+            except (KafkaError, OSError) as exc:
+                await producer.stop()
+                log.warning(
+                    "Kafka at %s not reachable (%s); retrying", s.kafka_bootstrap_servers, exc
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+                continue
+            self._producer = producer
+            log.info("connected to Kafka at %s", s.kafka_bootstrap_servers)
+            return
+
+    async def stop(self) -> None:
+        if self._connecting is not None:
+            self._connecting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._connecting
+        if self._producer is not None:
+            await self._producer.stop()  # flushes what is in flight
+            self._producer = None
+
+    async def publish(self, key: str, value: bytes) -> Receipt:
+        producer = self._producer
+        if producer is None:
+            raise PublisherUnavailable("not connected to Kafka yet")
+        try:
+            metadata = await asyncio.wait_for(
+                producer.send_and_wait(self._settings.topic, value=value, key=key.encode()),
+                self._settings.produce_timeout_s,
+            )
+        except (KafkaError, TimeoutError) as exc:
+            raise PublisherUnavailable(f"Kafka did not acknowledge: {exc!r}") from exc
+        return Receipt(partition=metadata.partition, offset=metadata.offset)
+
+    async def ping(self) -> None:
+        if self._producer is None:
+            raise PublisherUnavailable("not connected to Kafka yet")
+        await probe_kafka(self._settings.kafka_bootstrap_servers)

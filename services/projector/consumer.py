@@ -1,0 +1,99 @@
+"""The consumer loop: fetch batches from Kafka and hand them to the projection.
+
+Kafka's committed offsets are not trusted for correctness: on every assignment the consumer
+seeks to the positions stored with the read models. They are committed to Kafka too, after the
+database, only so that lag shows in Kafka's own tools.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.abc import ConsumerRebalanceListener
+from aiokafka.errors import KafkaError
+from aiokafka.structs import OffsetAndMetadata
+
+from services.projector.projection import LogRecord, Projection
+from services.projector.settings import ProjectorSettings
+
+log = logging.getLogger(__name__)
+
+
+class SeekToStoredPositions(ConsumerRebalanceListener):
+    """On assignment, start each partition where the database says the group got to."""
+
+    def __init__(self, consumer: AIOKafkaConsumer, projection: Projection) -> None:
+        self._consumer = consumer
+        self._projection = projection
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        """Nothing to flush: every batch was committed to the database whole."""
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        positions = await self._projection.positions()
+        for tp in assigned:
+            if tp.partition in positions:
+                self._consumer.seek(tp, positions[tp.partition])
+            else:
+                await self._consumer.seek_to_beginning(tp)
+        log.info(
+            "assigned partitions %s at %s",
+            sorted(tp.partition for tp in assigned),
+            {tp.partition: positions.get(tp.partition, 0) for tp in assigned},
+        )
+
+
+class ProjectorLoop:
+    """Consumes the topic until stopped, applying each fetched batch in one transaction."""
+
+    def __init__(self, settings: ProjectorSettings, projection: Projection) -> None:
+        self._settings = settings
+        self._projection = projection
+        self._stopping = asyncio.Event()
+        self.running = False
+
+    def stop(self) -> None:
+        """Finish the batch in hand, then return from :meth:`run`."""
+        self._stopping.set()
+
+    async def run(self) -> None:
+        s = self._settings
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=s.kafka_bootstrap_servers,
+            group_id=s.consumer_group,
+            client_id="parley-projector",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            isolation_level="read_committed",
+            max_poll_records=s.max_batch,
+        )
+        consumer.subscribe([s.topic], listener=SeekToStoredPositions(consumer, self._projection))
+        await consumer.start()
+        self.running = True
+        try:
+            while not self._stopping.is_set():
+                batch = await consumer.getmany(
+                    timeout_ms=s.poll_timeout_ms, max_records=s.max_batch
+                )
+                records = [
+                    LogRecord(tp.partition, message.offset, message.value or b"")
+                    for tp, messages in batch.items()
+                    for message in messages
+                ]
+                if not records:
+                    continue
+                result = await self._projection.apply(records)
+                log.debug("applied batch: %s", result)
+                await self._commit_to_kafka(consumer, batch)
+        finally:
+            self.running = False
+            await consumer.stop()
+
+    async def _commit_to_kafka(self, consumer: AIOKafkaConsumer, batch: dict) -> None:
+        offsets = {tp: OffsetAndMetadata(msgs[-1].offset + 1, "") for tp, msgs in batch.items()}
+        try:
+            await consumer.commit(offsets)
+        except KafkaError as exc:  # informational only: the database holds the truth
+            log.warning("could not commit offsets to Kafka (lag metrics only): %s", exc)

@@ -1,0 +1,266 @@
+"""Applying a batch of log records to the database in one transaction.
+
+The archive, the read models and the consumed position per partition change together or not
+at all. Records below the stored position are replays (a restart, a rebalance, a zombie
+consumer) and are skipped; an ``event_id`` already in the archive (a producer retry that left
+the event on the topic twice) changes nothing but the position.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from services.projector.schema import consumer_positions, events, rounds, talks
+from shared.events import Event, parse_recorded
+from shared.state import Round, RoundStatus, evolve_round
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class LogRecord:
+    """One record as the log delivered it."""
+
+    partition: int
+    offset: int
+    value: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    applied: int = 0
+    duplicates: int = 0
+    replays: int = 0
+    rejected: int = 0
+
+
+class Projection:
+    """The read models of one consumer group, kept by applying batches of records."""
+
+    def __init__(self, engine: AsyncEngine, consumer_group: str, topic: str) -> None:
+        self._engine = engine
+        self._group = consumer_group
+        self._topic = topic
+
+    async def positions(self) -> dict[int, int]:
+        """The next offset to consume for every partition this group has applied records of."""
+        async with self._engine.connect() as conn:
+            result = await conn.execute(
+                sa.select(consumer_positions.c.partition, consumer_positions.c.next_offset).where(
+                    consumer_positions.c.consumer_group == self._group,
+                    consumer_positions.c.topic == self._topic,
+                )
+            )
+            return {row.partition: row.next_offset for row in result}
+
+    async def apply(self, records: Sequence[LogRecord]) -> BatchResult:
+        """Apply ``records`` (in log order per partition) atomically with their positions."""
+        if not records:
+            return BatchResult()
+        async with self._engine.begin() as conn:
+            stored = await self._lock_positions(conn, {r.partition for r in records})
+            fresh = [r for r in records if r.offset >= stored.get(r.partition, 0)]
+            decoded, rejected = _decode(fresh)
+            new_events = await _archive(conn, decoded)
+            await _project_rounds(conn, new_events)
+            await _count_talks(conn, new_events)
+            await self._advance(conn, fresh, stored)
+        return BatchResult(
+            applied=len(new_events),
+            duplicates=len(decoded) - len(new_events),
+            replays=len(records) - len(fresh),
+            rejected=rejected,
+        )
+
+    async def _lock_positions(self, conn: AsyncConnection, partitions: set[int]) -> dict[int, int]:
+        c = consumer_positions.c
+        result = await conn.execute(
+            sa.select(c.partition, c.next_offset)
+            .where(c.consumer_group == self._group, c.topic == self._topic)
+            .where(c.partition.in_(sorted(partitions)))
+            .with_for_update()
+        )
+        return {row.partition: row.next_offset for row in result}
+
+    async def _advance(
+        self, conn: AsyncConnection, fresh: Sequence[LogRecord], stored: dict[int, int]
+    ) -> None:
+        last: dict[int, int] = {}
+        for record in fresh:
+            last[record.partition] = max(last.get(record.partition, -1), record.offset)
+        if not last:
+            return
+        now = datetime.now(UTC)
+        rows = [
+            {
+                "consumer_group": self._group,
+                "topic": self._topic,
+                "partition": partition,
+                "next_offset": offset + 1,
+                "updated_at": now,
+            }
+            for partition, offset in sorted(last.items())
+        ]
+        stmt = _insert(conn, consumer_positions)
+        await conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["consumer_group", "topic", "partition"],
+                set_={
+                    "next_offset": stmt.excluded.next_offset,
+                    "updated_at": stmt.excluded.updated_at,
+                },
+            ),
+            rows,
+        )
+
+
+def _insert(conn: AsyncConnection, table: sa.Table) -> Any:
+    """The dialect's INSERT, which knows ON CONFLICT."""
+    return (sqlite if conn.dialect.name == "sqlite" else postgresql).insert(table)
+
+
+def _decode(records: Sequence[LogRecord]) -> tuple[list[tuple[LogRecord, Event]], int]:
+    decoded: list[tuple[LogRecord, Event]] = []
+    seen: set[object] = set()
+    rejected = 0
+    for record in records:
+        try:
+            event = parse_recorded(record.value)
+        except ValueError as exc:  # pydantic's ValidationError is a ValueError
+            rejected += 1
+            log.error(
+                "skipping undecodable record at partition %d offset %d: %s",
+                record.partition,
+                record.offset,
+                exc,
+            )
+            continue
+        if event.event_id in seen:
+            continue
+        seen.add(event.event_id)
+        decoded.append((record, event))
+    return decoded, rejected
+
+
+async def _archive(conn: AsyncConnection, decoded: list[tuple[LogRecord, Event]]) -> list[Event]:
+    """Insert into the archive; return the events that were not there yet, in log order."""
+    if not decoded:
+        return []
+    rows = []
+    for record, event in decoded:
+        occurrence = event.occurrence
+        rows.append(
+            {
+                "event_id": event.event_id,
+                "talks_id": event.talks_id,
+                "type": event.type,
+                "occurred_at": event.occurred_at,
+                "occurred_earliest": occurrence.earliest,
+                "occurred_latest": occurrence.latest,
+                "recorded_at": event.recorded_at,
+                "partition": record.partition,
+                "offset": record.offset,
+                "payload": event.model_dump(mode="json", exclude_none=True),
+            }
+        )
+    stmt = _insert(conn, events).on_conflict_do_nothing(index_elements=["event_id"])
+    result = await conn.execute(stmt.returning(events.c.event_id), rows)
+    inserted = set(result.scalars())
+    return [event for _, event in decoded if event.event_id in inserted]
+
+
+async def _project_rounds(conn: AsyncConnection, new_events: Sequence[Event]) -> None:
+    if not new_events:
+        return
+    keys = sorted({(e.talks_id, e.data.round_id) for e in new_events})
+    result = await conn.execute(
+        sa.select(rounds).where(sa.tuple_(rounds.c.talks_id, rounds.c.round_id).in_(keys))
+    )
+    current: dict[tuple[str, str], Round] = {
+        (row.talks_id, row.round_id): round_from_row(row._mapping) for row in result
+    }
+    changed: dict[tuple[str, str], Round] = {}
+    for event in new_events:
+        key = (event.talks_id, event.data.round_id)
+        current[key] = changed[key] = evolve_round(current.get(key), event)
+    rows = [round_to_row(talks_id, r) for (talks_id, _), r in changed.items()]
+    stmt = _insert(conn, rounds)
+    updatable = [c.name for c in rounds.columns if c.name not in ("talks_id", "round_id")]
+    await conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["talks_id", "round_id"],
+            set_={name: stmt.excluded[name] for name in updatable},
+        ),
+        rows,
+    )
+
+
+async def _count_talks(conn: AsyncConnection, new_events: Sequence[Event]) -> None:
+    if not new_events:
+        return
+    summary: dict[str, dict[str, Any]] = {}
+    for event in new_events:
+        row = summary.setdefault(
+            event.talks_id,
+            {
+                "talks_id": event.talks_id,
+                "event_count": 0,
+                "first_recorded_at": event.recorded_at,
+                "last_recorded_at": event.recorded_at,
+            },
+        )
+        row["event_count"] += 1
+        row["first_recorded_at"] = min(row["first_recorded_at"], event.recorded_at)
+        row["last_recorded_at"] = max(row["last_recorded_at"], event.recorded_at)
+    stmt = _insert(conn, talks)
+    least, greatest = (
+        (sa.func.min, sa.func.max)
+        if conn.dialect.name == "sqlite"
+        else (sa.func.least, sa.func.greatest)
+    )
+    await conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["talks_id"],
+            set_={
+                "event_count": talks.c.event_count + stmt.excluded.event_count,
+                "first_recorded_at": least(
+                    talks.c.first_recorded_at, stmt.excluded.first_recorded_at
+                ),
+                "last_recorded_at": greatest(
+                    talks.c.last_recorded_at, stmt.excluded.last_recorded_at
+                ),
+            },
+        ),
+        list(summary.values()),
+    )
+
+
+def round_to_row(talks_id: str, r: Round) -> dict[str, Any]:
+    row = asdict(r)
+    row.update(
+        talks_id=talks_id,
+        status=r.status.value,
+        parties=list(r.parties),
+        mediators=list(r.mediators),
+        event_ids=list(r.event_ids),
+    )
+    return row
+
+
+def round_from_row(row: Any) -> Round:
+    values = {k: v for k, v in dict(row).items() if k != "talks_id"}
+    values.update(
+        status=RoundStatus(row["status"]),
+        parties=tuple(row["parties"]),
+        mediators=tuple(row["mediators"]),
+        event_ids=tuple(row["event_ids"]),
+    )
+    return Round(**values)
