@@ -67,7 +67,9 @@ def stack(infra: Infra, session_tag: str) -> Iterator[Stack]:
         "PARLEY_LOG_LEVEL": "info",
     }
     logs = TEST_DIR / "logs"
-    services = {name: ServiceProcess(name, env, logs).start() for name in ("ingest", "projector", "api")}
+    services = {
+        name: ServiceProcess(name, env, logs).start() for name in ("ingest", "projector", "api")
+    }
     running = Stack(infra, env, **services)
     try:
         for service in services.values():

@@ -6,21 +6,23 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
-class BaseServiceSettings(BaseSettings):
+class ParleySettings(BaseSettings):
     """Read from ``PARLEY_*`` environment variables (and a ``.env`` file if present)."""
 
     model_config = SettingsConfigDict(env_prefix="PARLEY_", env_file=".env", extra="ignore")
 
+
+class BaseServiceSettings(ParleySettings):
     http_host: str = "127.0.0.1"
     log_level: str = "info"
 
 
-class KafkaSettings(BaseSettings):
+class KafkaSettings(ParleySettings):
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     topic: str = "parley.events"
     topic_partitions: int = Field(default=6, ge=1, le=1000)
     topic_replication_factor: int = Field(default=1, ge=1, le=7)
 
 
-class DatabaseSettings(BaseSettings):
+class DatabaseSettings(ParleySettings):
     database_url: str = "postgresql+asyncpg://parley:parley@127.0.0.1:5433/parley"

@@ -50,7 +50,7 @@ async def run(settings: ProjectorSettings) -> None:
             log_config=None,
         )
     )
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    # uvicorn captures SIGINT/SIGTERM while it serves, then re-raises them to these handlers.
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         asyncio.get_running_loop().add_signal_handler(sig, stop.set)

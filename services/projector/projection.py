@@ -75,7 +75,7 @@ class Projection:
             await self._advance(conn, fresh, stored)
         return BatchResult(
             applied=len(new_events),
-            duplicates=len(decoded) - len(new_events),
+            duplicates=len(fresh) - rejected - len(new_events),
             replays=len(records) - len(fresh),
             rejected=rejected,
         )

@@ -15,7 +15,9 @@ ROUND_OPENED = {
     "type": "round.opened",
     "talks_id": "abu-dhabi-trilateral",
     "occurred_at": "2026-02-04T09:00:00+04:00",
-    "sources": [{"url": "https://example.org/a", "publisher": "Example", "published_at": "2026-02-04"}],
+    "sources": [
+        {"url": "https://example.org/a", "publisher": "Example", "published_at": "2026-02-04"}
+    ],
     "data": {
         "round_id": "r2",
         "venue": {"city": "Abu Dhabi", "country": "ARE"},

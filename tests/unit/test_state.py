@@ -8,14 +8,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from shared.events import EVENT_ADAPTER, Event, stamp
-from shared.state import RoundStatus, evolve, evolve_round, fold, TalksState
+from shared.state import RoundStatus, TalksState, evolve, evolve_round, fold
 
 pytestmark = pytest.mark.unit
 
 T0 = datetime(2026, 2, 1, tzinfo=UTC)
 
 
-def event(kind: str, round_id: str = "r2", occurred_at: str = "2026-02-04", n: int = 0, **data) -> Event:
+def event(
+    kind: str, round_id: str = "r2", occurred_at: str = "2026-02-04", n: int = 0, **data
+) -> Event:
     body = {"round_id": round_id, **data}
     if kind == "round.scheduled":
         body.setdefault("venue", {"city": "Abu Dhabi", "country": "ARE"})
@@ -54,7 +56,9 @@ def test_fold_orders_by_occurrence_not_by_arrival() -> None:
 
 
 def test_rounds_are_kept_apart() -> None:
-    state = fold("abu-dhabi", [event("round.opened", "r1", "2026-01-23"), event("round.scheduled", "r2")])
+    state = fold(
+        "abu-dhabi", [event("round.opened", "r1", "2026-01-23"), event("round.scheduled", "r2")]
+    )
     assert {k: r.status for k, r in state.rounds.items()} == {
         "r1": RoundStatus.OPEN,
         "r2": RoundStatus.SCHEDULED,

@@ -1,0 +1,57 @@
+# Parley: one command surface. `make help` lists the targets.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+.DEFAULT_GOAL := help
+.PHONY: help venv run stack stack-down stack-status test test-unit check lint format lock clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP) ## create .venv with the pinned dependencies
+
+run: $(STAMP) ## start Kafka, PostgreSQL and the three services in the foreground (Ctrl-C stops)
+	@bash deploy/local/stack.sh run
+
+stack: $(STAMP) ## start the whole system in the background and wait until it is ready
+	@bash deploy/local/stack.sh up
+
+stack-down: ## stop everything `make stack` started (data kept in .parley/stack)
+	@bash deploy/local/stack.sh down
+
+stack-status: ## what is running
+	@bash deploy/local/stack.sh status
+
+test: $(STAMP) ## lint, then every test on a real Kafka and PostgreSQL (started and stopped for you)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/pytest
+
+test-unit: $(STAMP) ## only the unit tests (no Kafka, no PostgreSQL)
+	$(VENV)/bin/pytest -m unit
+
+check: $(STAMP) ## ruff lint and format check, mypy
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy shared services
+
+format: $(STAMP) ## format the code
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+lock: ## re-pin constraints.txt from a fresh resolve of pyproject.toml
+	rm -rf /tmp/parley-lock && $(PYTHON) -m venv /tmp/parley-lock
+	/tmp/parley-lock/bin/pip install --quiet -e '.[dev]'
+	/tmp/parley-lock/bin/pip freeze --exclude-editable | grep -v '^parley' > constraints.txt
+
+clean: ## remove the virtual environment and all local data (.parley)
+	-bash deploy/local/stack.sh down
+	rm -rf $(VENV) .parley

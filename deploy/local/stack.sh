@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# The whole Parley system on this machine, without Docker: Kafka and PostgreSQL from
+# deploy/local/infra.sh, the schema migrated, then the ingest, projector and API as processes.
+#
+#   deploy/local/stack.sh up     start everything in the background, wait until ready
+#   deploy/local/stack.sh run    the same in the foreground; Ctrl-C stops all of it
+#   deploy/local/stack.sh down   stop everything (data is kept in .parley/stack)
+#   deploy/local/stack.sh status
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+DIR="${PARLEY_STACK_DIR:-$ROOT/.parley/stack}"
+PY="${PARLEY_PYTHON:-$ROOT/.venv/bin/python}"
+INFRA="$ROOT/deploy/local/infra.sh"
+SERVICES=(ingest projector api)
+declare -A PORTS=([ingest]=8001 [projector]=8002 [api]=8000)
+
+say() { printf '[stack] %s\n' "$*" >&2; }
+pidfile() { echo "$DIR/$1.pid"; }
+alive() { [[ -f "$(pidfile "$1")" ]] && kill -0 "$(cat "$(pidfile "$1")")" 2>/dev/null; }
+
+wait_ready() {
+  local name=$1 url="http://127.0.0.1:${PORTS[$1]}/readyz" deadline=$((SECONDS + 90))
+  until "$PY" -c "import urllib.request,sys; urllib.request.urlopen('$url', timeout=2)" 2>/dev/null; do
+    if ! alive "$name"; then
+      say "$name exited; last lines of $DIR/logs/$name.log:"; tail -n 30 "$DIR/logs/$name.log" >&2; return 1
+    fi
+    if ((SECONDS > deadline)); then
+      say "$name not ready after 90s; last lines of $DIR/logs/$name.log:"; tail -n 30 "$DIR/logs/$name.log" >&2; return 1
+    fi
+    sleep 0.5
+  done
+  say "$name ready on http://127.0.0.1:${PORTS[$name]}"
+}
+
+up() {
+  [[ -x "$PY" ]] || { say "no virtual environment at $ROOT/.venv: run 'make venv' first"; exit 1; }
+  bash "$INFRA" up --dir "$DIR"
+  eval "$(bash "$INFRA" env --dir "$DIR")"
+  export PARLEY_KAFKA_BOOTSTRAP_SERVERS PARLEY_DATABASE_URL
+  mkdir -p "$DIR/logs"
+  say "migrating the database schema"
+  (cd "$ROOT" && "$PY" -m services.projector migrate)
+  for name in "${SERVICES[@]}"; do
+    if alive "$name"; then say "$name already running (pid $(cat "$(pidfile "$name")"))"; continue; fi
+    (cd "$ROOT" && PARLEY_HTTP_PORT="${PORTS[$name]}" nohup "$PY" -m "services.$name" \
+      >>"$DIR/logs/$name.log" 2>&1 & echo $! >"$(pidfile "$name")")
+    say "started $name (pid $(cat "$(pidfile "$name")"), log $DIR/logs/$name.log)"
+  done
+  for name in "${SERVICES[@]}"; do wait_ready "$name"; done
+  cat >&2 <<MSG
+
+Parley is running:
+  ingest     http://127.0.0.1:8001   POST /v1/events
+  api        http://127.0.0.1:8000   GET  /v1/talks/{talks_id}/state   (docs at /docs)
+  projector  http://127.0.0.1:8002   /healthz, /readyz
+  Kafka      $PARLEY_KAFKA_BOOTSTRAP_SERVERS   topic parley.events
+  PostgreSQL $PARLEY_DATABASE_URL
+  logs       $DIR/logs/  and  $DIR/kafka.log, $DIR/postgres.log
+Stop it all with: make stack-down
+MSG
+}
+
+down() {
+  for name in "${SERVICES[@]}"; do
+    if alive "$name"; then
+      local pid; pid=$(cat "$(pidfile "$name")")
+      say "stopping $name (pid $pid)"
+      kill -TERM "$pid" 2>/dev/null || true
+      for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+      kill -0 "$pid" 2>/dev/null && { say "$name did not stop in 30s; killing"; kill -KILL "$pid"; }
+    fi
+    rm -f "$(pidfile "$name")"
+  done
+  bash "$INFRA" down --dir "$DIR"
+}
+
+status() {
+  for name in "${SERVICES[@]}"; do
+    if alive "$name"; then echo "$name: running (pid $(cat "$(pidfile "$name")"), port ${PORTS[$name]})"
+    else echo "$name: stopped"; fi
+  done
+  bash "$INFRA" status --dir "$DIR"
+}
+
+run() {
+  trap 'echo; say "stopping"; down; exit 0' INT TERM
+  up
+  say "following the services' logs; Ctrl-C stops everything"
+  tail -n 0 -F "$DIR"/logs/*.log &
+  wait $!
+}
+
+case "${1:-}" in
+  up) up ;;
+  down) down ;;
+  status) status ;;
+  run) run ;;
+  *) echo "usage: $0 up|run|down|status" >&2; exit 2 ;;
+esac

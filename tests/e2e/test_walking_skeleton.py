@@ -1,0 +1,186 @@
+"""The whole path as a user drives it: HTTP in, Kafka, projector, PostgreSQL, HTTP out."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+import uuid
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from services.projector.schema import events, rounds, talks
+from tests.support.infra import TEST_DIR
+from tests.support.polling import eventually
+from tests.support.services import ServiceProcess, free_port
+
+pytestmark = pytest.mark.e2e
+
+
+def round_opened(talks_id: str, round_id: str = "r2", **extra: object) -> dict:
+    return {
+        "type": "round.opened",
+        "talks_id": talks_id,
+        "occurred_at": "2026-02-04T09:00:00+04:00",
+        "sources": [{"url": "https://example.org/abu-dhabi", "publisher": "Example"}],
+        "data": {
+            "round_id": round_id,
+            "venue": {"city": "Abu Dhabi", "country": "ARE"},
+            "parties": ["UKR", "RUS", "USA"],
+            "mediators": ["USA"],
+        },
+        **extra,
+    }
+
+
+def wait_for_state(api_url: str, talks_id: str, ready, timeout_s: float = 20.0) -> dict:
+    deadline = time.monotonic() + timeout_s
+    last = None
+    while time.monotonic() < deadline:
+        response = httpx.get(f"{api_url}/v1/talks/{talks_id}/state", timeout=5)
+        last = response
+        if response.status_code == 200 and ready(response.json()):
+            return response.json()
+        time.sleep(0.1)
+    raise AssertionError(f"state not reached in {timeout_s}s; last answer {last and last.text}")
+
+
+async def end_offsets(stack) -> dict[int, int]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=stack.infra.kafka_bootstrap_servers)
+    await consumer.start()
+    try:
+        topic = stack.env["PARLEY_TOPIC"]
+        parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        return {tp.partition: off for tp, off in (await consumer.end_offsets(parts)).items()}
+    finally:
+        with contextlib.suppress(asyncio.CancelledError):  # aiokafka's group-less consumer
+            await consumer.stop()
+
+
+def test_a_posted_round_shows_in_the_state(stack, talks_id) -> None:
+    response = httpx.post(
+        f"{stack.ingest.url}/v1/events", content=json.dumps(round_opened(talks_id))
+    )
+    assert response.status_code == 202, response.text
+    receipt = response.json()
+    assert receipt["partition"] >= 0 and receipt["offset"] >= 0
+    state = wait_for_state(stack.api.url, talks_id, lambda s: s["rounds"])
+    [round_] = state["rounds"]
+    assert round_["round_id"] == "r2"
+    assert round_["status"] == "open"
+    assert round_["venue_city"] == "Abu Dhabi"
+    assert round_["parties"] == ["UKR", "RUS", "USA"]
+    assert round_["event_ids"] == [receipt["event_id"]]
+
+
+def test_a_closing_round_moves_on(stack, talks_id) -> None:
+    post = lambda body: httpx.post(f"{stack.ingest.url}/v1/events", content=json.dumps(body))  # noqa: E731
+    assert post(round_opened(talks_id)).status_code == 202
+    closed = {
+        "type": "round.closed",
+        "talks_id": talks_id,
+        "occurred_at": "2026-02-05",
+        "data": {"round_id": "r2", "outcome": "partial_progress"},
+    }
+    assert post(closed).status_code == 202
+    state = wait_for_state(
+        stack.api.url, talks_id, lambda s: s["rounds"] and s["rounds"][0]["status"] == "closed"
+    )
+    assert state["rounds"][0]["outcome"] == "partial_progress"
+    assert state["event_count"] == 2
+
+
+def test_unknown_talks_is_404(stack) -> None:
+    response = httpx.get(f"{stack.api.url}/v1/talks/never-heard-of-{uuid.uuid4().hex[:6]}/state")
+    assert response.status_code == 404
+
+
+async def test_bad_input_is_refused_and_publishes_nothing(stack, talks_id) -> None:
+    before = await end_offsets(stack)
+    async with httpx.AsyncClient(base_url=stack.ingest.url) as client:
+        malformed = await client.post("/v1/events", content=b'{"type": "round.opened", ')
+        missing = round_opened(talks_id)
+        del missing["data"]["round_id"]
+        no_round = await client.post("/v1/events", content=json.dumps(missing))
+        bad_slug = await client.post("/v1/events", content=json.dumps(round_opened("Not A Slug")))
+        unknown = await client.post("/v1/events", content=json.dumps(round_opened(talks_id, x=1)))
+    assert malformed.status_code == 400
+    assert (no_round.status_code, bad_slug.status_code, unknown.status_code) == (422, 422, 422)
+    assert [e["field"] for e in no_round.json()["errors"]] == ["data.round_id"]
+    assert [e["field"] for e in bad_slug.json()["errors"]] == ["talks_id"]
+    assert [e["field"] for e in unknown.json()["errors"]] == ["x"]
+    assert await end_offsets(stack) == before
+
+
+def test_without_a_broker_the_ingest_answers_503(stack, talks_id) -> None:
+    env = {**stack.env, "PARLEY_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{free_port()}"}
+    env["PARLEY_PRODUCE_TIMEOUT_S"] = "2"
+    lonely = ServiceProcess("ingest", env, TEST_DIR / "logs").start()
+    try:
+        lonely.wait_until("/healthz")
+        response = httpx.post(f"{lonely.url}/v1/events", content=json.dumps(round_opened(talks_id)))
+        assert response.status_code == 503
+        assert int(response.headers["Retry-After"]) >= 1
+        assert uuid.UUID(response.json()["event_id"])
+        ready = httpx.get(f"{lonely.url}/readyz")
+        assert ready.status_code == 503 and "kafka" in ready.json()["checks"]
+    finally:
+        lonely.stop()
+
+
+async def test_projector_killed_mid_stream_applies_every_event_once(stack, engine, talks_id):
+    """kill -9 the projector while it works through a backlog; restart; count every event."""
+    total = 1500
+    stack.projector.kill()  # build a backlog for it to be killed in the middle of
+    async with httpx.AsyncClient(base_url=stack.ingest.url, timeout=30) as client:
+        semaphore = asyncio.Semaphore(32)
+
+        async def post(i: int) -> str:
+            async with semaphore:
+                body = round_opened(talks_id, round_id=f"r{i % 40}")
+                response = await client.post("/v1/events", content=json.dumps(body))
+                assert response.status_code == 202, response.text
+                return response.json()["event_id"]
+
+        acknowledged = set(await asyncio.gather(*(post(i) for i in range(total))))
+    assert len(acknowledged) == total
+
+    async def archived() -> int:
+        async with engine.connect() as conn:
+            query = sa.select(sa.func.count()).select_from(events)
+            return await conn.scalar(query.where(events.c.talks_id == talks_id)) or 0
+
+    kills = 0
+    stack.restart_projector()
+    deadline = time.monotonic() + 60
+    while kills < 2 and time.monotonic() < deadline:  # kill it twice while it is half-way
+        done = await archived()
+        if 0 < done < total:
+            stack.restart_projector()
+            kills += 1
+        await asyncio.sleep(0.05)
+    stack.projector.wait_until("/readyz")
+
+    async def caught_up() -> bool:
+        return await archived() >= total
+
+    assert await eventually(caught_up, timeout_s=60), f"only {await archived()} of {total} applied"
+
+    async with engine.connect() as conn:
+        ids = await conn.execute(sa.select(events.c.event_id).where(events.c.talks_id == talks_id))
+        archived_ids = [str(i) for i in ids.scalars()]
+        counted = await conn.scalar(
+            sa.select(talks.c.event_count).where(talks.c.talks_id == talks_id)
+        )
+        round_ids = (
+            await conn.execute(sa.select(rounds.c.event_ids).where(rounds.c.talks_id == talks_id))
+        ).scalars()
+        in_rounds = [event_id for ids_ in round_ids for event_id in ids_]
+    assert kills >= 1, "the projector finished before it could be killed mid-stream"
+    assert sorted(archived_ids) == sorted(acknowledged)  # every event, none twice
+    assert counted == total
+    assert sorted(in_rounds) == sorted(acknowledged)

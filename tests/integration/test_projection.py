@@ -1,0 +1,136 @@
+"""The projection on a real PostgreSQL: atomic batches, replays and duplicates applied once."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.projector.projection import LogRecord, Projection
+from services.projector.schema import events, rounds, talks
+from shared.events import EVENT_ADAPTER, parse_recorded, stamp, to_json
+from shared.state import fold
+
+pytestmark = pytest.mark.integration
+
+T0 = datetime(2026, 2, 1, tzinfo=UTC)
+
+
+def recorded(talks_id: str, kind: str, round_id: str, n: int) -> bytes:
+    data: dict[str, object] = {"round_id": round_id}
+    if kind == "round.scheduled":
+        data |= {"venue": {"city": "Abu Dhabi", "country": "ARE"}, "planned_start": "2026-02-04"}
+    if kind == "round.closed":
+        data |= {"outcome": "no_agreement"}
+    raw = {
+        "type": kind,
+        "talks_id": talks_id,
+        "occurred_at": f"2026-02-{1 + n % 27:02d}",
+        "data": data,
+    }
+    event = EVENT_ADAPTER.validate_python(raw)
+    return to_json(stamp(event, uuid.uuid4(), T0 + timedelta(seconds=n)))
+
+
+@pytest.fixture
+def projection(engine: AsyncEngine) -> Projection:
+    return Projection(engine, f"group-{uuid.uuid4().hex[:8]}", "topic")
+
+
+async def count(engine: AsyncEngine, talks_id: str) -> tuple[int, int]:
+    async with engine.connect() as conn:
+        archived = await conn.scalar(
+            sa.select(sa.func.count()).select_from(events).where(events.c.talks_id == talks_id)
+        )
+        counted = await conn.scalar(
+            sa.select(talks.c.event_count).where(talks.c.talks_id == talks_id)
+        )
+    return archived or 0, counted or 0
+
+
+async def test_a_batch_lands_with_its_positions(engine, projection, talks_id) -> None:
+    batch = [
+        LogRecord(0, 0, recorded(talks_id, "round.scheduled", "r2", 0)),
+        LogRecord(0, 1, recorded(talks_id, "round.opened", "r2", 1)),
+        LogRecord(3, 7, recorded(talks_id, "round.opened", "r1", 2)),
+    ]
+    result = await projection.apply(batch)
+    assert result.applied == 3
+    assert await projection.positions() == {0: 2, 3: 8}
+    assert await count(engine, talks_id) == (3, 3)
+    async with engine.connect() as conn:
+        statuses = dict(
+            (
+                await conn.execute(
+                    sa.select(rounds.c.round_id, rounds.c.status).where(
+                        rounds.c.talks_id == talks_id
+                    )
+                )
+            ).all()
+        )
+    assert statuses == {"r1": "open", "r2": "open"}
+
+
+async def test_replayed_records_are_skipped(engine, projection, talks_id) -> None:
+    batch = [LogRecord(0, i, recorded(talks_id, "round.opened", f"r{i}", i)) for i in range(5)]
+    await projection.apply(batch[:3])
+    result = await projection.apply(batch)  # a restart that re-fetched from offset 0
+    assert (result.replays, result.applied) == (3, 2)
+    assert await count(engine, talks_id) == (5, 5)
+    assert await projection.positions() == {0: 5}
+
+
+async def test_an_event_twice_on_the_topic_counts_once(engine, projection, talks_id) -> None:
+    value = recorded(talks_id, "round.opened", "r2", 0)
+    result = await projection.apply([LogRecord(0, 0, value), LogRecord(0, 1, value)])
+    second = await projection.apply([LogRecord(1, 0, value)])
+    assert (result.applied, result.duplicates, second.duplicates) == (1, 1, 1)
+    assert await count(engine, talks_id) == (1, 1)
+    assert await projection.positions() == {0: 2, 1: 1}
+
+
+async def test_an_undecodable_record_is_skipped_and_the_rest_applied(engine, projection, talks_id):
+    batch = [
+        LogRecord(0, 0, b"not json"),
+        LogRecord(0, 1, recorded(talks_id, "round.opened", "r2", 1)),
+    ]
+    result = await projection.apply(batch)
+    assert (result.rejected, result.applied) == (1, 1)
+    assert await projection.positions() == {0: 2}
+
+
+async def test_a_failed_batch_changes_nothing(engine, projection, talks_id) -> None:
+    good = LogRecord(0, 0, recorded(talks_id, "round.opened", "r2", 0))
+    refuse = f"ALTER TABLE rounds ADD CONSTRAINT ck_test_fail CHECK (talks_id <> '{talks_id}')"
+    async with engine.begin() as conn:  # make the database refuse this talks' rounds
+        await conn.execute(sa.text(refuse))
+    try:
+        with pytest.raises(sa.exc.IntegrityError):
+            await projection.apply([good])
+    finally:
+        async with engine.begin() as conn:
+            await conn.execute(sa.text("ALTER TABLE rounds DROP CONSTRAINT ck_test_fail"))
+    assert await count(engine, talks_id) == (0, 0)
+    assert await projection.positions() == {}
+    assert (await projection.apply([good])).applied == 1
+
+
+async def test_read_models_equal_the_pure_fold(engine, projection, talks_id) -> None:
+    kinds = ["round.scheduled", "round.opened", "round.closed"]
+    values = [recorded(talks_id, kinds[i % 3], f"r{i % 4}", i) for i in range(24)]
+    for start in range(0, 24, 5):
+        await projection.apply(
+            [LogRecord(2, i, values[i]) for i in range(start, min(start + 5, 24))]
+        )
+    expected = fold(talks_id, [parse_recorded(v) for v in values])
+    async with engine.connect() as conn:
+        rows = {
+            row.round_id: (row.status, sorted(row.event_ids))
+            for row in await conn.execute(sa.select(rounds).where(rounds.c.talks_id == talks_id))
+        }
+    assert rows == {
+        rid: (r.status.value, sorted(r.event_ids)) for rid, r in expected.rounds.items()
+    }
