@@ -534,7 +534,7 @@ pg_initdb_if_needed() {
   fi
   # trust is fine: the server listens on 127.0.0.1 and a private socket dir only.
   if ! as_pg "$PG_BINDIR/initdb" -D "$PG_DATA" -U postgres --auth=trust \
-       --encoding=UTF8 --locale=C --no-instructions >"$DIR/initdb.log" 2>&1; then
+       --encoding=UTF8 --locale=C >"$DIR/initdb.log" 2>&1; then
     tail -n 40 "$DIR/initdb.log" >&2 || true
     die "initdb failed (see $DIR/initdb.log)"
   fi
