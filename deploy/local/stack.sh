@@ -6,6 +6,8 @@
 #   deploy/local/stack.sh run    the same in the foreground; Ctrl-C stops all of it
 #   deploy/local/stack.sh down   stop everything (data is kept in .parley/stack)
 #   deploy/local/stack.sh status
+# Ports: PARLEY_API_PORT (8000), PARLEY_INGEST_PORT (8001), PARLEY_PROJECTOR_PORT (8002),
+# PARLEY_KAFKA_PORT (9092), PARLEY_PG_PORT (5433); state in PARLEY_STACK_DIR (.parley/stack).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -13,7 +15,15 @@ DIR="${PARLEY_STACK_DIR:-$ROOT/.parley/stack}"
 PY="${PARLEY_PYTHON:-$ROOT/.venv/bin/python}"
 INFRA="$ROOT/deploy/local/infra.sh"
 SERVICES=(ingest projector api)
-declare -A PORTS=([ingest]=8001 [projector]=8002 [api]=8000)
+declare -A PORTS=(
+  [ingest]="${PARLEY_INGEST_PORT:-8001}"
+  [projector]="${PARLEY_PROJECTOR_PORT:-8002}"
+  [api]="${PARLEY_API_PORT:-8000}"
+)
+INFRA_PORTS=()
+[[ -n "${PARLEY_KAFKA_PORT:-}" ]] && INFRA_PORTS+=(--kafka-port "$PARLEY_KAFKA_PORT")
+[[ -n "${PARLEY_PG_PORT:-}" ]] && INFRA_PORTS+=(--pg-port "$PARLEY_PG_PORT")
+cd "$ROOT"
 
 say() { printf '[stack] %s\n' "$*" >&2; }
 pidfile() { echo "$DIR/$1.pid"; }
@@ -35,25 +45,26 @@ wait_ready() {
 
 up() {
   [[ -x "$PY" ]] || { say "no virtual environment at $ROOT/.venv: run 'make venv' first"; exit 1; }
-  bash "$INFRA" up --dir "$DIR"
+  bash "$INFRA" up --dir "$DIR" "${INFRA_PORTS[@]}"
   eval "$(bash "$INFRA" env --dir "$DIR")"
   export PARLEY_KAFKA_BOOTSTRAP_SERVERS PARLEY_DATABASE_URL
   mkdir -p "$DIR/logs"
   say "migrating the database schema"
-  (cd "$ROOT" && "$PY" -m services.projector migrate)
+  "$PY" -m services.projector migrate
   for name in "${SERVICES[@]}"; do
     if alive "$name"; then say "$name already running (pid $(cat "$(pidfile "$name")"))"; continue; fi
-    (cd "$ROOT" && PARLEY_HTTP_PORT="${PORTS[$name]}" nohup "$PY" -m "services.$name" \
-      >>"$DIR/logs/$name.log" 2>&1 & echo $! >"$(pidfile "$name")")
+    PARLEY_HTTP_PORT="${PORTS[$name]}" nohup "$PY" -m "services.$name" \
+      </dev/null >>"$DIR/logs/$name.log" 2>&1 &
+    echo $! >"$(pidfile "$name")"
     say "started $name (pid $(cat "$(pidfile "$name")"), log $DIR/logs/$name.log)"
   done
   for name in "${SERVICES[@]}"; do wait_ready "$name"; done
   cat >&2 <<MSG
 
 Parley is running:
-  ingest     http://127.0.0.1:8001   POST /v1/events
-  api        http://127.0.0.1:8000   GET  /v1/talks/{talks_id}/state   (docs at /docs)
-  projector  http://127.0.0.1:8002   /healthz, /readyz
+  ingest     http://127.0.0.1:${PORTS[ingest]}   POST /v1/events
+  api        http://127.0.0.1:${PORTS[api]}   GET  /v1/talks/{talks_id}/state   (docs at /docs)
+  projector  http://127.0.0.1:${PORTS[projector]}   /healthz, /readyz
   Kafka      $PARLEY_KAFKA_BOOTSTRAP_SERVERS   topic parley.events
   PostgreSQL $PARLEY_DATABASE_URL
   logs       $DIR/logs/  and  $DIR/kafka.log, $DIR/postgres.log
