@@ -95,11 +95,13 @@ status() {
 }
 
 run() {
-  trap 'echo; say "stopping"; down; exit 0' INT TERM
+  local follower=""
+  trap 'echo; say "stopping"; [[ -n "$follower" ]] && kill "$follower" 2>/dev/null; down; exit 0' INT TERM
   up
   say "following the services' logs; Ctrl-C stops everything"
   tail -n 0 -F "$DIR"/logs/*.log &
-  wait $!
+  follower=$!
+  wait "$follower"
 }
 
 case "${1:-}" in
