@@ -19,6 +19,7 @@ class Precision(StrEnum):
     INSTANT = "instant"
     DAY = "day"
     MONTH = "month"
+    BETWEEN = "between"
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +30,12 @@ class Occurrence:
     precision: Precision
     earliest: datetime
     latest: datetime
+
+    def between(self, later: Occurrence) -> Occurrence:
+        """The window from the start of this occurrence to the end of ``later``."""
+        return Occurrence(
+            f"{self.text}/{later.text}", Precision.BETWEEN, self.earliest, later.latest
+        )
 
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")

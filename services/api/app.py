@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from services.api.routes import router
 from services.api.settings import ApiSettings, get_settings
+from services.api.validation import HANDLERS
 from services.common.health import health_router
 from services.common.kafka import probe_kafka
 
@@ -37,6 +38,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         await probe_kafka(settings.kafka_bootstrap_servers)
 
     app = FastAPI(title="Parley API", version="0.1.0", lifespan=lifespan)
+    for exception, handler in HANDLERS.items():
+        app.add_exception_handler(exception, handler)
     app.include_router(router)
     app.include_router(health_router(lambda: {"database": database, "kafka": kafka}))
     return app

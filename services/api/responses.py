@@ -1,34 +1,58 @@
-"""The API's response models: what clients see, kept apart from events and table rows."""
+"""The API's response models: what clients see (the state items themselves come from shared)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
-
-class RoundView(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    round_id: str
-    status: str
-    venue_city: str | None = None
-    venue_country: str | None = None
-    parties: list[str]
-    mediators: list[str]
-    format: str | None = None
-    planned_start_on: date | None = None
-    planned_end_on: date | None = None
-    opened_at: str | None = None
-    closed_at: str | None = None
-    outcome: str | None = None
-    summary: str | None = None
-    next_round_id: str | None = None
-    event_ids: list[str]
+from shared.state import Position, RoundState, StrikeState
 
 
-class TalksStateView(BaseModel):
+class TalksSummary(BaseModel):
     talks_id: str
     event_count: int
+    first_recorded_at: datetime
     last_recorded_at: datetime
-    rounds: list[RoundView]
+
+
+class TalksList(BaseModel):
+    talks: list[TalksSummary]
+
+
+class TimeEcho(BaseModel):
+    """The times a read used, so that a response can always be reproduced."""
+
+    as_of: datetime
+    known_at: datetime
+
+
+class RoundsResponse(TimeEcho):
+    talks_id: str
+    rounds: list[RoundState]
+
+
+class PositionsResponse(TimeEcho):
+    talks_id: str
+    positions: list[Position]
+
+
+class StrikesPage(TimeEcho):
+    items: list[StrikeState]
+    next_cursor: str | None
+
+
+class EventsPage(TimeEcho):
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+class Vocabulary(BaseModel):
+    name: str
+    values: dict[str, str]
+
+
+class Problem(BaseModel):
+    detail: str
+    errors: list[dict[str, Any]] | None = None

@@ -1,21 +1,167 @@
-"""HTTP routes of the API."""
+"""HTTP routes of the API: translate query parameters, call a query, shape the response."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Path, Request
+from typing import Annotated
 
-from services.api.queries import TalksNotFound, talks_state
-from services.api.responses import TalksStateView
+from fastapi import APIRouter, Depends, Path, Query, Request
 
-router = APIRouter(prefix="/v1", tags=["state"])
+from services.api.queries import (
+    events_page,
+    kind_items,
+    list_talks,
+    strikes_page,
+    talks_state,
+)
+from services.api.responses import (
+    EventsPage,
+    PositionsResponse,
+    RoundsResponse,
+    StrikesPage,
+    TalksList,
+    TalksSummary,
+    Vocabulary,
+)
+from services.api.timeparams import Bitemporal, bitemporal, parse_time
+from services.api.validation import one_of
+from shared.events import EVENT_TYPES
+from shared.state import DEFAULT_WINDOW_DAYS, Position, RoundState, StrikeState, TalksState
+from shared.vocabulary import PARTIES, VOCABULARIES, Issue, TargetType, WeaponType
 
-TalksId = Path(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length=64, description="lower-case slug")
+router = APIRouter(prefix="/v1")
+
+TalksId = Annotated[
+    str, Path(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length=64, description="lower-case slug")
+]
+AS_OF = "A date (the end of that day, UTC) or a timestamp with offset; default now."
+KNOWN_AT = "As the record stood at this timestamp (or the end of this date); default now."
 
 
-@router.get("/talks/{talks_id}/state", response_model=TalksStateView)
-async def get_state(request: Request, talks_id: str = TalksId) -> TalksStateView:
-    """The current state of the talks: its rounds, as far as the projector has got."""
-    try:
-        return await talks_state(request.state.engine, talks_id)
-    except TalksNotFound:
-        raise HTTPException(404, f"no events recorded for talks {talks_id!r}") from None
+def when(
+    as_of: Annotated[str | None, Query(description=AS_OF)] = None,
+    known_at: Annotated[str | None, Query(description=KNOWN_AT)] = None,
+) -> Bitemporal:
+    return bitemporal(as_of, known_at)
+
+
+When = Annotated[Bitemporal, Depends(when)]
+Limit = Annotated[int, Query(ge=1, le=1000, description="Items per page.")]
+
+
+@router.get("/talks", response_model=TalksList, tags=["talks"])
+async def get_talks(request: Request) -> TalksList:
+    """Every talks id with its event count and last activity, most recent first."""
+    rows = await list_talks(request.state.engine)
+    return TalksList(talks=[TalksSummary.model_validate(r) for r in rows])
+
+
+@router.get("/talks/{talks_id}/state", response_model=TalksState, tags=["talks"])
+async def get_state(
+    request: Request,
+    talks_id: TalksId,
+    t: When,
+    window_days: Annotated[int, Query(ge=1, le=3650)] = DEFAULT_WINDOW_DAYS,
+) -> TalksState:
+    """Where the talks stood as of `as_of`, as the record stood at `known_at`.
+
+    Rounds, each party's position per issue with the gap between them, ceasefires with the
+    violations alleged, strikes in the `window_days` up to `as_of`, agreements. Every item
+    carries the `event_ids` it derives from and its `corroboration` (distinct sources).
+    """
+    return await talks_state(request.state.engine, talks_id, t, window_days)
+
+
+@router.get("/talks/{talks_id}/rounds", response_model=RoundsResponse, tags=["talks"])
+async def get_rounds(request: Request, talks_id: TalksId, t: When) -> RoundsResponse:
+    """The rounds of the talks with their status, delegations and assessments."""
+    items = await kind_items(request.state.engine, talks_id, t, "round")
+    rounds = sorted(
+        (i for i in items if isinstance(i, RoundState)),
+        key=lambda r: (r.planned_start is None, r.planned_start or r.opened_at or "", r.round_id),
+    )
+    return RoundsResponse(talks_id=talks_id, as_of=t.as_of, known_at=t.known_at, rounds=rounds)
+
+
+@router.get("/talks/{talks_id}/positions", response_model=PositionsResponse, tags=["talks"])
+async def get_positions(
+    request: Request,
+    talks_id: TalksId,
+    t: When,
+    party: str | None = None,
+    issue: str | None = None,
+) -> PositionsResponse:
+    """Each party's current position on each issue; filter by `party` and `issue`."""
+    tags = []
+    if party:
+        tags.append(f"party:{one_of('party', party, PARTIES)}")
+    if issue:
+        tags.append(f"issue:{one_of('issue', issue, Issue.glossary())}")
+    items = await kind_items(request.state.engine, talks_id, t, "position", tags)
+    positions = sorted(
+        (i for i in items if isinstance(i, Position)), key=lambda p: (p.issue, p.party)
+    )
+    return PositionsResponse(
+        talks_id=talks_id, as_of=t.as_of, known_at=t.known_at, positions=positions
+    )
+
+
+@router.get("/strikes", response_model=StrikesPage, tags=["strikes"])
+async def get_strikes(
+    request: Request,
+    t: When,
+    talks_id: str | None = None,
+    from_: Annotated[str | None, Query(alias="from", description="Occurred at or after.")] = None,
+    to: Annotated[str | None, Query(description="Occurred at or before.")] = None,
+    attacking_party: str | None = None,
+    target_type: str | None = None,
+    weapon_type: str | None = None,
+    limit: Limit = 100,
+    cursor: str | None = None,
+) -> StrikesPage:
+    """Strikes, newest first, paged with `next_cursor`; each item names its `event_id`."""
+    tags = []
+    if attacking_party:
+        tags.append(f"attacking_party:{one_of('attacking_party', attacking_party, PARTIES)}")
+    if target_type:
+        tags.append(f"target_type:{one_of('target_type', target_type, TargetType.glossary())}")
+    if weapon_type:
+        tags.append(f"weapon_type:{one_of('weapon_type', weapon_type, WeaponType.glossary())}")
+    start = parse_time("from", from_, t.as_of) if from_ else None
+    end = parse_time("to", to, t.as_of) if to else None
+    items, next_cursor = await strikes_page(
+        request.state.engine,
+        t,
+        talks_id=talks_id,
+        occurred_from=start,
+        occurred_to=end,
+        tags=tags,
+        limit=limit,
+        cursor=cursor,
+    )
+    strikes = [i for i in items if isinstance(i, StrikeState)]
+    return StrikesPage(as_of=t.as_of, known_at=t.known_at, items=strikes, next_cursor=next_cursor)
+
+
+@router.get("/events", response_model=EventsPage, tags=["events"])
+async def get_events(
+    request: Request,
+    t: When,
+    talks_id: str | None = None,
+    type: str | None = None,
+    limit: Limit = 100,
+    cursor: str | None = None,
+) -> EventsPage:
+    """The archive: every event as recorded, in recording order, paged with `next_cursor`."""
+    if type:
+        one_of("type", type, dict.fromkeys(EVENT_TYPES, ""))
+    items, next_cursor = await events_page(
+        request.state.engine, t, talks_id=talks_id, type_=type, limit=limit, cursor=cursor
+    )
+    return EventsPage(as_of=t.as_of, known_at=t.known_at, items=items, next_cursor=next_cursor)
+
+
+@router.get("/vocabularies", response_model=list[Vocabulary], tags=["vocabularies"])
+async def get_vocabularies() -> list[Vocabulary]:
+    """Every controlled vocabulary with the meaning of each value, and the party codes."""
+    listed = [Vocabulary(name=name, values=enum.glossary()) for name, enum in VOCABULARIES.items()]
+    return [*listed, Vocabulary(name="party", values=PARTIES)]

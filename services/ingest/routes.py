@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -32,18 +33,31 @@ class Problem(BaseModel):
 def field_errors(exc: ValidationError) -> list[dict[str, Any]]:
     """Pydantic's errors as ``{field, message, type}``, the field as a dotted path."""
     out = []
-    for err in exc.errors(include_url=False, include_context=False, include_input=False):
+    for err in exc.errors(include_url=False, include_input=False):
         loc = list(err["loc"])
         if loc and loc[0] in EVENT_TYPES:
             loc = loc[1:]  # the discriminator's tag, not a field
-        out.append(
-            {
-                "field": ".".join(str(part) for part in loc) or "(body)",
-                "message": err["msg"],
-                "type": err["type"],
-            }
-        )
+        if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            loc = ["type"]
+        problem: dict[str, Any] = {
+            "field": ".".join(str(part) for part in loc) or "(body)",
+            "message": err["msg"],
+            "type": err["type"],
+        }
+        allowed = _allowed(err)
+        if allowed:
+            problem["allowed"] = allowed
+        out.append(problem)
     return out
+
+
+def _allowed(err: Any) -> list[str] | None:
+    """The values a field allows, when pydantic knows them (enums, the event type)."""
+    if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
+        return list(EVENT_TYPES)
+    if err["type"] == "enum":
+        return re.findall(r"'([^']*)'", err.get("ctx", {}).get("expected", ""))
+    return None
 
 
 @router.post(

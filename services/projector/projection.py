@@ -1,26 +1,26 @@
 """Applying a batch of log records to the database in one transaction.
 
-The archive, the read models and the consumed position per partition change together or not
-at all. Records below the stored position are replays (a restart, a rebalance, a zombie
-consumer) and are skipped; an ``event_id`` already in the archive (a producer retry that left
-the event on the topic twice) changes nothing but the position.
+The archive, the item read models and the consumed position per partition change together
+or not at all. Records below the stored position are replays (a restart, a rebalance, a
+zombie consumer) and are skipped; an ``event_id`` already in the archive (a producer retry
+that left the event on the topic twice) changes nothing but the position.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from services.projector.schema import consumer_positions, events, rounds, talks
-from shared.events import Event, parse_recorded
-from shared.state import Round, RoundStatus, evolve_round
+from services.projector.dialect import insert, least_greatest
+from services.projector.items import index_items, rebuild_items
+from services.projector.schema import consumer_positions, events, talks
+from shared.events import REPORT_TYPES, Event, parse_recorded, subject_of
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,7 @@ class BatchResult:
     duplicates: int = 0
     replays: int = 0
     rejected: int = 0
+    versions: int = 0
 
 
 class Projection:
@@ -70,14 +71,15 @@ class Projection:
             fresh = [r for r in records if r.offset >= stored.get(r.partition, 0)]
             decoded, rejected = _decode(fresh)
             new_events = await _archive(conn, decoded)
-            await _project_rounds(conn, new_events)
+            versions = await rebuild_items(conn, await index_items(conn, new_events))
             await _count_talks(conn, new_events)
-            await self._advance(conn, fresh, stored)
+            await self._advance(conn, fresh)
         return BatchResult(
             applied=len(new_events),
             duplicates=len(fresh) - rejected - len(new_events),
             replays=len(records) - len(fresh),
             rejected=rejected,
+            versions=versions,
         )
 
     async def _lock_positions(self, conn: AsyncConnection, partitions: set[int]) -> dict[int, int]:
@@ -90,9 +92,7 @@ class Projection:
         )
         return {row.partition: row.next_offset for row in result}
 
-    async def _advance(
-        self, conn: AsyncConnection, fresh: Sequence[LogRecord], stored: dict[int, int]
-    ) -> None:
+    async def _advance(self, conn: AsyncConnection, fresh: Sequence[LogRecord]) -> None:
         last: dict[int, int] = {}
         for record in fresh:
             last[record.partition] = max(last.get(record.partition, -1), record.offset)
@@ -109,7 +109,7 @@ class Projection:
             }
             for partition, offset in sorted(last.items())
         ]
-        stmt = _insert(conn, consumer_positions)
+        stmt = insert(conn, consumer_positions)
         await conn.execute(
             stmt.on_conflict_do_update(
                 index_elements=["consumer_group", "topic", "partition"],
@@ -120,11 +120,6 @@ class Projection:
             ),
             rows,
         )
-
-
-def _insert(conn: AsyncConnection, table: sa.Table) -> Any:
-    """The dialect's INSERT, which knows ON CONFLICT."""
-    return (sqlite if conn.dialect.name == "sqlite" else postgresql).insert(table)
 
 
 def _decode(records: Sequence[LogRecord]) -> tuple[list[tuple[LogRecord, Event]], int]:
@@ -162,45 +157,20 @@ async def _archive(conn: AsyncConnection, decoded: list[tuple[LogRecord, Event]]
                 "event_id": event.event_id,
                 "talks_id": event.talks_id,
                 "type": event.type,
-                "occurred_at": event.occurred_at,
+                "occurred_at": occurrence.text,
                 "occurred_earliest": occurrence.earliest,
                 "occurred_latest": occurrence.latest,
                 "recorded_at": event.recorded_at,
                 "partition": record.partition,
                 "offset": record.offset,
                 "payload": event.model_dump(mode="json", exclude_none=True),
+                "target_event_id": None if event.type not in REPORT_TYPES else subject_of(event),
             }
         )
-    stmt = _insert(conn, events).on_conflict_do_nothing(index_elements=["event_id"])
+    stmt = insert(conn, events).on_conflict_do_nothing(index_elements=["event_id"])
     result = await conn.execute(stmt.returning(events.c.event_id), rows)
     inserted = set(result.scalars())
     return [event for _, event in decoded if event.event_id in inserted]
-
-
-async def _project_rounds(conn: AsyncConnection, new_events: Sequence[Event]) -> None:
-    if not new_events:
-        return
-    keys = sorted({(e.talks_id, e.data.round_id) for e in new_events})
-    result = await conn.execute(
-        sa.select(rounds).where(sa.tuple_(rounds.c.talks_id, rounds.c.round_id).in_(keys))
-    )
-    current: dict[tuple[str, str], Round] = {
-        (row.talks_id, row.round_id): round_from_row(row._mapping) for row in result
-    }
-    changed: dict[tuple[str, str], Round] = {}
-    for event in new_events:
-        key = (event.talks_id, event.data.round_id)
-        current[key] = changed[key] = evolve_round(current.get(key), event)
-    rows = [round_to_row(talks_id, r) for (talks_id, _), r in changed.items()]
-    stmt = _insert(conn, rounds)
-    updatable = [c.name for c in rounds.columns if c.name not in ("talks_id", "round_id")]
-    await conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["talks_id", "round_id"],
-            set_={name: stmt.excluded[name] for name in updatable},
-        ),
-        rows,
-    )
 
 
 async def _count_talks(conn: AsyncConnection, new_events: Sequence[Event]) -> None:
@@ -220,12 +190,8 @@ async def _count_talks(conn: AsyncConnection, new_events: Sequence[Event]) -> No
         row["event_count"] += 1
         row["first_recorded_at"] = min(row["first_recorded_at"], event.recorded_at)
         row["last_recorded_at"] = max(row["last_recorded_at"], event.recorded_at)
-    stmt = _insert(conn, talks)
-    least, greatest = (
-        (sa.func.min, sa.func.max)
-        if conn.dialect.name == "sqlite"
-        else (sa.func.least, sa.func.greatest)
-    )
+    stmt = insert(conn, talks)
+    least, greatest = least_greatest(conn)
     await conn.execute(
         stmt.on_conflict_do_update(
             index_elements=["talks_id"],
@@ -241,26 +207,3 @@ async def _count_talks(conn: AsyncConnection, new_events: Sequence[Event]) -> No
         ),
         list(summary.values()),
     )
-
-
-def round_to_row(talks_id: str, r: Round) -> dict[str, Any]:
-    row = asdict(r)
-    row.update(
-        talks_id=talks_id,
-        status=r.status.value,
-        parties=list(r.parties),
-        mediators=list(r.mediators),
-        event_ids=list(r.event_ids),
-    )
-    return row
-
-
-def round_from_row(row: Any) -> Round:
-    values = {k: v for k, v in dict(row).items() if k != "talks_id"}
-    values.update(
-        status=RoundStatus(row["status"]),
-        parties=tuple(row["parties"]),
-        mediators=tuple(row["mediators"]),
-        event_ids=tuple(row["event_ids"]),
-    )
-    return Round(**values)

@@ -1,4 +1,4 @@
-"""The database tables: the event archive, the read models and the consumed positions.
+"""The database tables: the event archive, the item read models and the consumed positions.
 
 The projector owns these tables and their migrations; the API only reads them. Column types
 are portable (``JSON``, ``Uuid``) so the same schema serves PostgreSQL and SQLite.
@@ -36,7 +36,10 @@ events = sa.Table(
     sa.Column("partition", sa.Integer(), nullable=False),
     sa.Column("offset", sa.BigInteger(), nullable=False),
     sa.Column("payload", Json, nullable=False),
+    sa.Column("target_event_id", sa.Uuid(), nullable=True),
     sa.Index("ix_events_talks_occurred", "talks_id", "occurred_earliest"),
+    sa.Index("ix_events_target_event_id", "target_event_id"),
+    sa.Index("ix_events_recorded", "recorded_at", "event_id"),
 )
 
 #: One row per talks that has any event.
@@ -49,26 +52,34 @@ talks = sa.Table(
     sa.Column("last_recorded_at", Timestamp, nullable=False),
 )
 
-#: The rounds of each talks, as ``shared.state.evolve_round`` leaves them.
-rounds = sa.Table(
-    "rounds",
+#: Which items each substantive event was ever about (under any of its corrections).
+item_events = sa.Table(
+    "item_events",
     metadata,
     sa.Column("talks_id", sa.String(64), primary_key=True),
-    sa.Column("round_id", sa.String(64), primary_key=True),
-    sa.Column("status", sa.String(16), nullable=False),
-    sa.Column("venue_city", sa.String(100)),
-    sa.Column("venue_country", sa.String(3)),
-    sa.Column("parties", Json, nullable=False),
-    sa.Column("mediators", Json, nullable=False),
-    sa.Column("planned_start_on", sa.Date()),
-    sa.Column("planned_end_on", sa.Date()),
-    sa.Column("format", sa.String(32)),
-    sa.Column("opened_at", sa.String(64)),
-    sa.Column("closed_at", sa.String(64)),
-    sa.Column("outcome", sa.String(32)),
-    sa.Column("summary", sa.Text()),
-    sa.Column("next_round_id", sa.String(64)),
-    sa.Column("event_ids", Json, nullable=False),
+    sa.Column("kind", sa.String(16), primary_key=True),
+    sa.Column("item_key", sa.String(200), primary_key=True),
+    sa.Column("event_id", sa.Uuid(), primary_key=True),
+    sa.Index("ix_item_events_event_id", "event_id"),
+)
+
+#: Every version of every state item: believed from ``known_from`` until ``known_to``, in
+#: effect from ``valid_from`` until ``valid_to`` (``NULL``: still). See shared/state/history.py.
+item_versions = sa.Table(
+    "item_versions",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True),
+    sa.Column("talks_id", sa.String(64), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("item_key", sa.String(200), nullable=False),
+    sa.Column("known_from", Timestamp, nullable=False),
+    sa.Column("known_to", Timestamp, nullable=True),
+    sa.Column("valid_from", Timestamp, nullable=False),
+    sa.Column("valid_to", Timestamp, nullable=True),
+    sa.Column("tags", Json, nullable=False),
+    sa.Column("body", Json, nullable=False),
+    sa.Index("ix_item_versions_item", "talks_id", "kind", "item_key"),
+    sa.Index("ix_item_versions_time", "talks_id", "kind", "valid_from", "known_from"),
 )
 
 #: The next offset to consume per partition, written in the same transaction as the models.

@@ -9,8 +9,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.api.queries import talks_state
+from services.api.timeparams import Bitemporal
 from services.projector.projection import LogRecord, Projection
-from services.projector.schema import events, rounds, talks
+from services.projector.schema import events, item_versions, talks
 from shared.events import EVENT_ADAPTER, parse_recorded, stamp, to_json
 from shared.state import fold
 
@@ -62,16 +64,20 @@ async def test_a_batch_lands_with_its_positions(engine, projection, talks_id) ->
     assert await projection.positions() == {0: 2, 3: 8}
     assert await count(engine, talks_id) == (3, 3)
     async with engine.connect() as conn:
-        statuses = dict(
-            (
-                await conn.execute(
-                    sa.select(rounds.c.round_id, rounds.c.status).where(
-                        rounds.c.talks_id == talks_id
-                    )
+        current = (
+            await conn.execute(
+                sa.select(item_versions.c.item_key, item_versions.c.body).where(
+                    item_versions.c.talks_id == talks_id,
+                    item_versions.c.kind == "round",
+                    item_versions.c.known_to.is_(None),
+                    item_versions.c.valid_to.is_(None),
                 )
-            ).all()
-        )
-    assert statuses == {"r1": "open", "r2": "open"}
+            )
+        ).all()
+    assert {key: body["status"] for key, body in current} == {
+        "r1": "in_progress",
+        "r2": "in_progress",
+    }
 
 
 async def test_replayed_records_are_skipped(engine, projection, talks_id) -> None:
@@ -104,15 +110,16 @@ async def test_an_undecodable_record_is_skipped_and_the_rest_applied(engine, pro
 
 async def test_a_failed_batch_changes_nothing(engine, projection, talks_id) -> None:
     good = LogRecord(0, 0, recorded(talks_id, "round.opened", "r2", 0))
-    refuse = f"ALTER TABLE rounds ADD CONSTRAINT ck_test_fail CHECK (talks_id <> '{talks_id}')"
-    async with engine.begin() as conn:  # make the database refuse this talks' rounds
+    check = f"CHECK (talks_id <> '{talks_id}')"
+    refuse = f"ALTER TABLE item_versions ADD CONSTRAINT ck_test_fail {check}"
+    async with engine.begin() as conn:  # make the database refuse this talks' items
         await conn.execute(sa.text(refuse))
     try:
         with pytest.raises(sa.exc.IntegrityError):
             await projection.apply([good])
     finally:
         async with engine.begin() as conn:
-            await conn.execute(sa.text("ALTER TABLE rounds DROP CONSTRAINT ck_test_fail"))
+            await conn.execute(sa.text("ALTER TABLE item_versions DROP CONSTRAINT ck_test_fail"))
     assert await count(engine, talks_id) == (0, 0)
     assert await projection.positions() == {}
     assert (await projection.apply([good])).applied == 1
@@ -125,12 +132,10 @@ async def test_read_models_equal_the_pure_fold(engine, projection, talks_id) -> 
         await projection.apply(
             [LogRecord(2, i, values[i]) for i in range(start, min(start + 5, 24))]
         )
-    expected = fold(talks_id, [parse_recorded(v) for v in values])
-    async with engine.connect() as conn:
-        rows = {
-            row.round_id: (row.status, sorted(row.event_ids))
-            for row in await conn.execute(sa.select(rounds).where(rounds.c.talks_id == talks_id))
-        }
-    assert rows == {
-        rid: (r.status.value, sorted(r.event_ids)) for rid, r in expected.rounds.items()
-    }
+    decoded = [parse_recorded(v) for v in values]
+    for day in (3, 9, 27):
+        as_of = datetime(2026, 2, day, 23, 59, tzinfo=UTC)
+        for known_at in (T0 + timedelta(seconds=5), T0 + timedelta(days=1)):
+            when = Bitemporal(as_of=as_of, known_at=known_at)
+            served = await talks_state(engine, talks_id, when, window_days=30)
+            assert served == fold(talks_id, decoded, as_of=as_of, known_at=known_at)

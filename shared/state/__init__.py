@@ -1,0 +1,46 @@
+"""The state of the talks and the pure fold that defines it (no I/O)."""
+
+from shared.state.fold import DEFAULT_WINDOW_DAYS, assemble, fold, gap, item_keys, items_of
+from shared.state.history import ItemVersion, item_history
+from shared.state.items import ItemKey, item_key
+from shared.state.knowledge import Believed, believed_events, merge_patch
+from shared.state.model import (
+    AgreementState,
+    CeasefireState,
+    CeasefireStatus,
+    EventItem,
+    IssueState,
+    Item,
+    Position,
+    RoundState,
+    RoundStatus,
+    StrikeState,
+    TalksState,
+)
+
+__all__ = [
+    "DEFAULT_WINDOW_DAYS",
+    "AgreementState",
+    "Believed",
+    "CeasefireState",
+    "CeasefireStatus",
+    "EventItem",
+    "IssueState",
+    "Item",
+    "ItemKey",
+    "ItemVersion",
+    "Position",
+    "RoundState",
+    "RoundStatus",
+    "StrikeState",
+    "TalksState",
+    "assemble",
+    "believed_events",
+    "fold",
+    "gap",
+    "item_history",
+    "item_key",
+    "item_keys",
+    "items_of",
+    "merge_patch",
+]

@@ -1,0 +1,91 @@
+"""What we believe about each report, given the corrections, retractions and sources known.
+
+Report events (``report.corrected``, ``report.retracted``, ``source.added``) are applied to
+their targets in the order they were recorded. A correction is a JSON merge patch (RFC 7396)
+over the target's ``{occurred_at, data}``; one whose result is not a valid event is ignored,
+as is any report whose target is unknown or is itself a report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from shared.events import (
+    EVENT_ADAPTER,
+    REPORT_TYPES,
+    Event,
+    ReportCorrected,
+    ReportRetracted,
+    SourceAdded,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Believed:
+    """A report as currently believed, with the ids of the reports that changed it."""
+
+    event: Event
+    report_ids: tuple[str, ...] = ()
+
+    @property
+    def event_ids(self) -> tuple[str, ...]:
+        return (str(self.event.event_id), *self.report_ids)
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7396: objects merge recursively, ``null`` deletes, anything else replaces."""
+    if not isinstance(patch, dict):
+        return patch
+    merged = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = merge_patch(merged.get(key), value)
+    return merged
+
+
+def knowledge_order(event: Event) -> tuple[object, ...]:
+    return (event.recorded_at, str(event.event_id))
+
+
+def believed_events(events: Iterable[Event]) -> list[Believed]:
+    """Every substantive event as corrected and sourced by the reports, less the retracted."""
+    believed: dict[str, Believed] = {}
+    reports: list[Event] = []
+    for event in events:
+        if event.type in REPORT_TYPES:
+            reports.append(event)
+        else:
+            believed[str(event.event_id)] = Believed(event)
+    retracted: set[str] = set()
+    for report in sorted(reports, key=knowledge_order):
+        target_id = str(report.data.target_event_id)
+        current = believed.get(target_id)
+        if current is None or target_id in retracted:
+            continue
+        if isinstance(report, ReportRetracted):
+            retracted.add(target_id)
+            continue
+        changed = _apply(current.event, report)
+        if changed is not None:
+            believed[target_id] = Believed(changed, (*current.report_ids, str(report.event_id)))
+    return [b for event_id, b in believed.items() if event_id not in retracted]
+
+
+def _apply(target: Event, report: Event) -> Event | None:
+    if isinstance(report, SourceAdded):
+        return target.model_copy(update={"sources": [*target.sources, report.data.source]})
+    assert isinstance(report, ReportCorrected)
+    document = target.model_dump(mode="json", exclude_none=True)
+    patched = merge_patch(
+        {"occurred_at": document["occurred_at"], "data": document["data"]}, report.data.changes
+    )
+    try:
+        return EVENT_ADAPTER.validate_python({**document, **patched})
+    except ValidationError:
+        return None  # a correction that would make the report invalid changes nothing

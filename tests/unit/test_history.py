@@ -1,0 +1,95 @@
+"""The read models' item histories agree with the pure fold at every (as_of, known_at)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from shared.events import subject_of
+from shared.state import ItemVersion, assemble, believed_events, fold, item_history, item_keys
+from tests.support.builders import Recorder, end_of
+from tests.support.strategies import DAYS, histories
+
+pytestmark = pytest.mark.unit
+
+
+def all_histories(rec: Recorder) -> list[ItemVersion]:
+    """What the projector stores: for every item any event was ever about, its history."""
+    families: dict[object, list] = {}
+    for e in rec.events:
+        families.setdefault(subject_of(e), []).append(e)
+    members: dict[object, set] = {}
+    for subject, family in families.items():
+        original = next((e for e in family if e.event_id == subject), None)
+        if original is None:
+            continue
+        keys = set(item_keys(original))
+        for b in believed_events(family):
+            keys.update(item_keys(b.event))
+        for key in keys:
+            members.setdefault(key, set()).add(subject)
+    versions = []
+    for key, subjects in members.items():
+        versions += item_history(key, [e for s in subjects for e in families[s]])
+    return versions
+
+
+def select(versions: list[ItemVersion], as_of: datetime, known_at: datetime):
+    return [
+        v.value
+        for v in versions
+        if v.known_from <= known_at
+        and (v.known_to is None or v.known_to > known_at)
+        and v.valid_from <= as_of
+        and (v.valid_to is None or v.valid_to > as_of)
+    ]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(histories(), st.sampled_from([*DAYS, "2026-03-31"]), st.integers(0, 30))
+def test_stored_histories_give_exactly_the_fold(rec: Recorder, day: str, known_step: int) -> None:
+    as_of = end_of(day)
+    times = sorted({e.recorded_at for e in rec.events})
+    known_at = times[min(known_step, len(times) - 1)] + timedelta(seconds=known_step % 2)
+    versions = all_histories(rec)
+    from_models = assemble("abu-dhabi", select(versions, as_of, known_at), as_of, known_at)
+    assert from_models == fold("abu-dhabi", rec.events, as_of=as_of, known_at=known_at)
+
+
+@settings(max_examples=60, deadline=None)
+@given(histories())
+def test_versions_never_overlap(rec: Recorder) -> None:
+    """At any (as_of, known_at) an item has at most one version."""
+    by_item: dict[tuple, list[ItemVersion]] = {}
+    for v in all_histories(rec):
+        by_item.setdefault((type(v.value), _identity(v.value)), []).append(v)
+    for versions in by_item.values():
+        for i, a in enumerate(versions):
+            for b in versions[i + 1 :]:
+                known = _overlap(a.known_from, a.known_to, b.known_from, b.known_to)
+                valid = _overlap(a.valid_from, a.valid_to, b.valid_from, b.valid_to)
+                assert not (known and valid), (a, b)
+
+
+def _identity(item) -> str:
+    for attr in ("round_id", "ceasefire_id", "agreement_id"):
+        if hasattr(item, attr):
+            return getattr(item, attr)
+    if hasattr(item, "issue"):
+        return f"{item.issue}/{item.party}"
+    return item.event_id
+
+
+def _overlap(a0, a1, b0, b1) -> bool:
+    return (a1 is None or b0 < a1) and (b1 is None or a0 < b1)
+
+
+def test_reports_are_never_items_themselves() -> None:
+    rec = Recorder()
+    strike = rec("strike.reported", "2026-02-02")
+    rec("report.retracted", "2026-02-03", target_event_id=str(strike.event_id))
+    kinds = {type(v.value).__name__ for v in all_histories(rec)}
+    assert kinds == {"StrikeState", "EventItem"}
