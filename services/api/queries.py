@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.api.timeparams import Bitemporal
@@ -64,7 +65,7 @@ def has_tag(conn: AsyncConnection, tag: str) -> sa.ColumnElement[bool]:
         return sa.text(
             "EXISTS (SELECT 1 FROM json_each(item_versions.tags) WHERE value = :t)"
         ).bindparams(t=tag)  # type: ignore[return-value]
-    return item_versions.c.tags.contains([tag])
+    return sa.type_coerce(item_versions.c.tags, JSONB).contains([tag])
 
 
 async def list_talks(engine: AsyncEngine) -> list[dict[str, Any]]:
