@@ -1,22 +1,26 @@
 """The full bitemporal history of one item, for the read models.
 
-For every time ``known_at`` at which something new was recorded about the item, and every
-time ``as_of`` at which one of its events came into effect, the item has one value. A
-version says: from ``known_from`` until ``known_to`` we believed that, from ``valid_from``
-until ``valid_to``, the item was ``value``. ``None`` ends mean "still". Selecting the version
-whose two intervals contain ``(known_at, as_of)`` gives exactly what :func:`fold` gives.
+A version says: from ``known_from`` until ``known_to`` we believed that, from ``valid_from``
+until ``valid_to``, the item was ``value`` (``None`` ends mean "still"). Selecting the
+version whose two intervals contain ``(known_at, as_of)`` gives exactly what :func:`fold`
+gives for that item.
+
+Versions are rectangles in the (known, valid) plane, and a new piece of knowledge only closes
+the rectangles whose value it changes: a report that arrives in order (it happened after
+everything known before) closes one rectangle and opens two, so an item's history grows
+with the number of its events, not with its square.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
-from shared.events import Event
-from shared.state.fold import in_effect, item_keys, known_by
+from shared.events import REPORT_TYPES, Event, subject_of
+from shared.state.fold import in_effect, item_keys
 from shared.state.items import ItemKey, fold_item
-from shared.state.knowledge import believed_events
+from shared.state.knowledge import Believed, believed_events
 from shared.state.model import Item
 
 
@@ -29,60 +33,117 @@ class ItemVersion:
     value: Item
 
 
+@dataclass(frozen=True, slots=True)
+class Segment:
+    valid_from: datetime
+    valid_to: datetime | None
+    value: Item
+
+
+def timeline(
+    kind: str, believed: Sequence[Believed], since: datetime | None = None
+) -> list[Segment]:
+    """The item's value over validity time, from ``since`` on (from the start when ``None``)."""
+    times = sorted({b.event.occurrence.latest for b in believed})
+    if since is not None:
+        earlier = [t for t in times if t < since]
+        times = ([since] if earlier else []) + [t for t in times if t >= since]
+    segments: list[Segment] = []
+    for i, valid_from in enumerate(times):
+        value = fold_item(kind, in_effect(believed, valid_from))
+        valid_to = times[i + 1] if i + 1 < len(times) else None
+        if value is None:
+            continue
+        if segments and segments[-1].value == value and segments[-1].valid_to == valid_from:
+            segments[-1] = replace(segments[-1], valid_to=valid_to)
+        else:
+            segments.append(Segment(valid_from, valid_to, value))
+    return segments
+
+
+def _splice(old: list[Segment], new_tail: list[Segment], since: datetime) -> list[Segment]:
+    """``old`` before ``since``, then ``new_tail``; equal neighbours merged."""
+    head = [
+        replace(s, valid_to=since) if s.valid_to is None or s.valid_to > since else s
+        for s in old
+        if s.valid_from < since
+    ]
+    merged: list[Segment] = []
+    for s in [*head, *new_tail]:
+        if merged and merged[-1].value == s.value and merged[-1].valid_to == s.valid_from:
+            merged[-1] = replace(merged[-1], valid_to=s.valid_to)
+        else:
+            merged.append(s)
+    return merged
+
+
+def _covers(segments: list[Segment], version: ItemVersion) -> bool:
+    """Does the timeline hold ``version.value`` over all of ``version``'s validity?"""
+    for s in segments:
+        if s.value != version.value or s.valid_from > version.valid_from:
+            continue
+        if s.valid_to is None or (version.valid_to is not None and s.valid_to >= version.valid_to):
+            return True
+    return False
+
+
+def _uncovered(segment: Segment, kept: list[ItemVersion]) -> list[tuple[datetime, datetime | None]]:
+    """The parts of ``segment``'s validity that no kept version spans."""
+    parts: list[tuple[datetime, datetime | None]] = [(segment.valid_from, segment.valid_to)]
+    for v in kept:
+        next_parts = []
+        for start, end in parts:
+            if (end is not None and end <= v.valid_from) or (
+                v.valid_to is not None and v.valid_to <= start
+            ):
+                next_parts.append((start, end))
+                continue
+            if start < v.valid_from:
+                next_parts.append((start, v.valid_from))
+            if v.valid_to is not None and (end is None or v.valid_to < end):
+                next_parts.append((v.valid_to, end))
+        parts = next_parts
+    return parts
+
+
 def item_history(key: ItemKey, events: Sequence[Event]) -> list[ItemVersion]:
     """Every version of the item ``key``, from all events that ever concerned it.
 
     ``events`` are the substantive events that were ever about the item (under any of their
     corrections) and the report events about those; others are ignored.
     """
-    knowledge_times = sorted({e.recorded_at for e in events if e.recorded_at is not None})
-    versions: list[ItemVersion] = []
-    for i, known_from in enumerate(knowledge_times):
-        known_to = knowledge_times[i + 1] if i + 1 < len(knowledge_times) else None
-        believed = [
-            b for b in believed_events(known_by(events, known_from)) if key in item_keys(b.event)
-        ]
-        valid_times = sorted({b.event.occurrence.latest for b in believed})
-        timeline: list[tuple[datetime, datetime | None, Item]] = []
-        for j, valid_from in enumerate(valid_times):
-            value = fold_item(key.kind, in_effect(believed, valid_from))
-            if value is None:
+    by_time: dict[datetime, list[Event]] = {}
+    for event in events:
+        if event.recorded_at is not None:
+            by_time.setdefault(event.recorded_at, []).append(event)
+    known: list[Event] = []
+    believed: list[Believed] = []
+    segments: list[Segment] = []
+    open_versions: list[ItemVersion] = []
+    closed: list[ItemVersion] = []
+    reported: set[object] = set()
+    for known_from in sorted(by_time):
+        arriving = by_time[known_from]
+        known += arriving
+        in_order = not any(e.type in REPORT_TYPES or e.event_id in reported for e in arriving)
+        reported.update(subject_of(e) for e in arriving if e.type in REPORT_TYPES)
+        if in_order:
+            mine = [Believed(e) for e in arriving if key in item_keys(e)]
+            if not mine:
                 continue
-            valid_to = valid_times[j + 1] if j + 1 < len(valid_times) else None
-            if timeline and timeline[-1][2] == value and timeline[-1][1] == valid_from:
-                timeline[-1] = (timeline[-1][0], valid_to, value)  # unchanged: extend
-            else:
-                timeline.append((valid_from, valid_to, value))
-        versions += [ItemVersion(known_from, known_to, vf, vt, v) for vf, vt, v in timeline]
-    return _merge_unchanged_knowledge(versions)
-
-
-def _merge_unchanged_knowledge(versions: list[ItemVersion]) -> list[ItemVersion]:
-    """Where a newer knowledge time left the timeline as it was, keep one version, longer."""
-    by_known: dict[datetime, list[ItemVersion]] = {}
-    for v in versions:
-        by_known.setdefault(v.known_from, []).append(v)
-    merged: list[ItemVersion] = []
-    previous: list[ItemVersion] = []
-    for known_from in sorted(by_known):
-        current = by_known[known_from]
-        contiguous = bool(previous) and previous[0].known_to == known_from
-        same = (
-            contiguous
-            and len(current) == len(previous)
-            and all(
-                (a.valid_from, a.valid_to, a.value) == (b.valid_from, b.valid_to, b.value)
-                for a, b in zip(previous, current, strict=True)
-            )
-        )
-        if same:
-            extended = [
-                ItemVersion(p.known_from, c.known_to, p.valid_from, p.valid_to, p.value)
-                for p, c in zip(previous, current, strict=True)
-            ]
-            merged[-len(previous) :] = extended
-            previous = extended
+            believed = believed + mine
+            since = min(b.event.occurrence.latest for b in mine)
+            new_segments = _splice(segments, timeline(key.kind, believed, since), since)
         else:
-            merged += current
-            previous = current
-    return merged
+            believed = [b for b in believed_events(known) if key in item_keys(b.event)]
+            new_segments = timeline(key.kind, believed)
+        kept = [v for v in open_versions if _covers(new_segments, v)]
+        closed += [replace(v, known_to=known_from) for v in open_versions if v not in kept]
+        opened = [
+            ItemVersion(known_from, None, start, end, s.value)
+            for s in new_segments
+            for start, end in _uncovered(s, kept)
+        ]
+        open_versions = kept + opened
+        segments = new_segments
+    return closed + open_versions

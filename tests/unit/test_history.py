@@ -93,3 +93,15 @@ def test_reports_are_never_items_themselves() -> None:
     rec("report.retracted", "2026-02-03", target_event_id=str(strike.event_id))
     kinds = {type(v.value).__name__ for v in all_histories(rec)}
     assert kinds == {"StrikeState", "EventItem"}
+
+
+def test_in_order_reports_grow_the_history_linearly() -> None:
+    """A round reported day after day: each report closes one version and opens two."""
+    rec = Recorder()
+    for day in range(1, 29):
+        rec("round.assessed", f"2026-02-{day:02d}", party="USA", assessment="mixed")
+    versions = [v for v in all_histories(rec) if type(v.value).__name__ == "RoundState"]
+    assert len(versions) <= 2 * 28
+    assert fold("abu-dhabi", rec.events).rounds[0].event_ids == tuple(
+        str(e.event_id) for e in rec.events
+    )
