@@ -24,6 +24,7 @@ from shared.state import (
     CeasefireState,
     EventItem,
     Item,
+    ItemKey,
     Position,
     RoundState,
     StrikeState,
@@ -74,24 +75,29 @@ async def list_talks(engine: AsyncEngine) -> list[dict[str, Any]]:
         return [dict(row._mapping) for row in rows]
 
 
-async def _require_talks(conn: AsyncConnection, talks_id: str) -> None:
+async def require_talks(conn: AsyncConnection, talks_id: str) -> None:
     found = await conn.scalar(sa.select(talks.c.talks_id).where(talks.c.talks_id == talks_id))
     if found is None:
         raise TalksNotFound(talks_id)
 
 
+async def keyed_items(
+    conn: AsyncConnection, talks_id: str, when: Bitemporal, kinds: Sequence[str], *where: Any
+) -> dict[ItemKey, Item]:
+    """The items of the talks visible at ``when``, by kind and key."""
+    v = item_versions.c
+    rows = await conn.execute(
+        sa.select(v.kind, v.item_key, v.body).where(
+            v.talks_id == talks_id, v.kind.in_(kinds), visible(when), *where
+        )
+    )
+    return {ItemKey(r.kind, r.item_key): KIND_MODELS[r.kind].model_validate(r.body) for r in rows}
+
+
 async def _items(
     conn: AsyncConnection, talks_id: str, when: Bitemporal, kinds: Sequence[str], *where: Any
 ) -> list[Item]:
-    rows = await conn.execute(
-        sa.select(item_versions.c.kind, item_versions.c.body).where(
-            item_versions.c.talks_id == talks_id,
-            item_versions.c.kind.in_(kinds),
-            visible(when),
-            *where,
-        )
-    )
-    return [KIND_MODELS[row.kind].model_validate(row.body) for row in rows]
+    return list((await keyed_items(conn, talks_id, when, kinds, *where)).values())
 
 
 async def talks_state(
@@ -101,7 +107,7 @@ async def talks_state(
     window_start = when.as_of - timedelta(days=window_days)
     v = item_versions.c
     async with engine.connect() as conn:
-        await _require_talks(conn, talks_id)
+        await require_talks(conn, talks_id)
         items = await _items(
             conn,
             talks_id,
@@ -116,7 +122,7 @@ async def kind_items(
     engine: AsyncEngine, talks_id: str, when: Bitemporal, kind: str, tags: Sequence[str] = ()
 ) -> list[Item]:
     async with engine.connect() as conn:
-        await _require_talks(conn, talks_id)
+        await require_talks(conn, talks_id)
         return await _items(conn, talks_id, when, [kind], *(has_tag(conn, t) for t in tags))
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
-from shared.state import Position, RoundState, StrikeState
+from shared.state import Change, Position, RoundState, StrikeState, TimelineEntry
 
 
 class TalksSummary(BaseModel):
@@ -56,3 +56,47 @@ class Vocabulary(BaseModel):
 class Problem(BaseModel):
     detail: str
     errors: list[dict[str, Any]] | None = None
+
+
+class DateChanges(BaseModel):
+    """What changed in the state between two dates, as known at ``known_at``."""
+
+    talks_id: str
+    from_: datetime = Field(alias="from", serialization_alias="from")
+    to: datetime
+    known_at: datetime
+    changes: list[Change]
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class BeliefChanges(BaseModel):
+    """What we learned between ``known_from`` and ``known_to`` about the talks as of ``as_of``."""
+
+    talks_id: str
+    as_of: datetime
+    known_from: datetime
+    known_to: datetime
+    changes: list[Change]
+    reports: list[dict[str, Any]]
+
+
+class Timeline(BaseModel):
+    talks_id: str
+    from_: datetime | None = Field(alias="from", serialization_alias="from")
+    to: datetime
+    known_at: datetime
+    entries: list[TimelineEntry]
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class Provenance(BaseModel):
+    event_id: str
+    subject_event_id: str
+    recorded: dict[str, Any]
+    corrections: list[dict[str, Any]]
+    retraction: dict[str, Any] | None
+    sources_added: list[dict[str, Any]]
+    believed: dict[str, Any] | None
+    believed_event_ids: list[str] | None

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
+from uuid import UUID
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
+from services.api.history import changes_between, provenance, reports_recorded, timeline_entries
 from services.api.queries import (
     events_page,
     kind_items,
@@ -14,16 +17,20 @@ from services.api.queries import (
     talks_state,
 )
 from services.api.responses import (
+    BeliefChanges,
+    DateChanges,
     EventsPage,
     PositionsResponse,
+    Provenance,
     RoundsResponse,
     StrikesPage,
     TalksList,
     TalksSummary,
+    Timeline,
     Vocabulary,
 )
 from services.api.timeparams import Bitemporal, bitemporal, parse_time
-from services.api.validation import one_of
+from services.api.validation import BadParameter, one_of
 from shared.events import EVENT_TYPES
 from shared.state import DEFAULT_WINDOW_DAYS, Position, RoundState, StrikeState, TalksState
 from shared.vocabulary import PARTIES, VOCABULARIES, Issue, TargetType, WeaponType
@@ -158,6 +165,91 @@ async def get_events(
         request.state.engine, t, talks_id=talks_id, type_=type, limit=limit, cursor=cursor
     )
     return EventsPage(as_of=t.as_of, known_at=t.known_at, items=items, next_cursor=next_cursor)
+
+
+@router.get(
+    "/talks/{talks_id}/changes",
+    response_model=DateChanges | BeliefChanges,
+    response_model_by_alias=True,
+    tags=["time"],
+)
+async def get_changes(
+    request: Request,
+    talks_id: TalksId,
+    from_: Annotated[
+        str | None, Query(alias="from", description="First date (end of day).")
+    ] = None,
+    to: Annotated[str | None, Query(description="Second date (end of day); default now.")] = None,
+    as_of: Annotated[str | None, Query(description=AS_OF)] = None,
+    known_at: Annotated[str | None, Query(description=KNOWN_AT)] = None,
+    known_from: Annotated[
+        str | None, Query(description="Belief diff: what we knew then...")
+    ] = None,
+    known_to: Annotated[str | None, Query(description="...against what we knew then.")] = None,
+) -> DateChanges | BeliefChanges:
+    """What changed. Two modes, chosen by the parameters:
+
+    - `from` and `to`: what changed in the state between two dates (as known at `known_at`):
+      rounds scheduled, opened or closed; stances that changed; ceasefires started or ended;
+      violations alleged; strikes; agreements; each with the events behind it.
+    - `known_from` and `known_to`: the belief diff: what we learned between the two times
+      about the talks as of `as_of`, with the corrections and retractions recorded meanwhile.
+    """
+    now = datetime.now(UTC)
+    engine = request.state.engine
+    if known_from is not None or known_to is not None:
+        if from_ is not None or to is not None:
+            raise BadParameter("from", "give either from/to or known_from/known_to, not both")
+        if known_from is None:
+            raise BadParameter("known_from", "the belief diff needs known_from")
+        t1, t2 = parse_time("known_from", known_from, now), parse_time("known_to", known_to, now)
+        when = parse_time("as_of", as_of, now)
+        changes = await changes_between(
+            engine, talks_id, Bitemporal(when, t1), Bitemporal(when, t2)
+        )
+        reports = await reports_recorded(engine, talks_id, t1, t2)
+        return BeliefChanges(
+            talks_id=talks_id,
+            as_of=when,
+            known_from=t1,
+            known_to=t2,
+            changes=changes,
+            reports=reports,
+        )
+    if from_ is None:
+        raise BadParameter("from", "give from (and to), or known_from (and known_to)")
+    d1, d2 = parse_time("from", from_, now), parse_time("to", to, now)
+    t = parse_time("known_at", known_at, now)
+    changes = await changes_between(engine, talks_id, Bitemporal(d1, t), Bitemporal(d2, t))
+    return DateChanges(talks_id=talks_id, from_=d1, to=d2, known_at=t, changes=changes)
+
+
+@router.get("/talks/{talks_id}/timeline", response_model=Timeline, tags=["time"])
+async def get_timeline(
+    request: Request,
+    talks_id: TalksId,
+    from_: Annotated[
+        str | None, Query(alias="from", description="Start (a date or timestamp).")
+    ] = None,
+    to: Annotated[str | None, Query(description="End (end of day); default now.")] = None,
+    known_at: Annotated[str | None, Query(description=KNOWN_AT)] = None,
+) -> Timeline:
+    """Every event that occurred between `from` and `to`, in time order, as believed at
+    `known_at`, with a caption, its precision and interval: what a timeline needs."""
+    now = datetime.now(UTC)
+    start = parse_time("from", from_, now) if from_ else None
+    when = Bitemporal(parse_time("to", to, now), parse_time("known_at", known_at, now))
+    entries = await timeline_entries(request.state.engine, talks_id, when, start)
+    return Timeline(
+        talks_id=talks_id, from_=start, to=when.as_of, known_at=when.known_at, entries=entries
+    )
+
+
+@router.get("/events/{event_id}", response_model=Provenance, tags=["events"])
+async def get_event(request: Request, event_id: UUID) -> Provenance:
+    """An event's provenance: as recorded, its corrections, retraction and added sources, and
+    what is believed of it now."""
+    return Provenance.model_validate(await provenance(request.state.engine, event_id))
 
 
 @router.get("/vocabularies", response_model=list[Vocabulary], tags=["vocabularies"])

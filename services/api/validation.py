@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
+from services.api.history import EventNotFound
 from services.api.queries import BadCursor, TalksNotFound
 from services.api.timeparams import BadTime
 
@@ -51,7 +52,12 @@ async def talks_not_found(_: Request, exc: Exception) -> JSONResponse:
     return _problem(404, f"no events recorded for talks {exc}")
 
 
+async def event_not_found(_: Request, exc: Exception) -> JSONResponse:
+    return _problem(404, f"no event {exc} has been recorded")
+
+
 HANDLERS = {
+    EventNotFound: event_not_found,
     BadParameter: bad_parameter,
     BadTime: bad_time,
     BadCursor: bad_cursor,

@@ -1,5 +1,6 @@
 """The state of the talks and the pure fold that defines it (no I/O)."""
 
+from shared.state.changes import Change, diff
 from shared.state.fold import DEFAULT_WINDOW_DAYS, assemble, fold, gap, item_keys, items_of
 from shared.state.history import ItemVersion, item_history
 from shared.state.items import ItemKey, item_key
@@ -17,6 +18,7 @@ from shared.state.model import (
     StrikeState,
     TalksState,
 )
+from shared.state.timeline import TimelineEntry, timeline
 
 __all__ = [
     "DEFAULT_WINDOW_DAYS",
@@ -24,6 +26,7 @@ __all__ = [
     "Believed",
     "CeasefireState",
     "CeasefireStatus",
+    "Change",
     "EventItem",
     "IssueState",
     "Item",
@@ -34,8 +37,10 @@ __all__ = [
     "RoundStatus",
     "StrikeState",
     "TalksState",
+    "TimelineEntry",
     "assemble",
     "believed_events",
+    "diff",
     "fold",
     "gap",
     "item_history",
@@ -43,4 +48,5 @@ __all__ = [
     "item_keys",
     "items_of",
     "merge_patch",
+    "timeline",
 ]
