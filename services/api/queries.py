@@ -106,16 +106,18 @@ async def talks_state(
     """The state of the talks as of ``when.as_of``, as known at ``when.known_at``."""
     window_start = when.as_of - timedelta(days=window_days)
     v = item_versions.c
+    kinds = [kind for kind in KIND_MODELS if kind != "event"]
     async with engine.connect() as conn:
         await require_talks(conn, talks_id)
         items = await _items(
-            conn,
-            talks_id,
-            when,
-            list(KIND_MODELS),
-            sa.or_(v.kind != "strike", v.valid_from > window_start),
+            conn, talks_id, when, kinds, sa.or_(v.kind != "strike", v.valid_from > window_start)
         )
-    return assemble(talks_id, items, when.as_of, when.known_at, window_days)
+        event_count = await conn.scalar(
+            sa.select(sa.func.count()).where(
+                v.talks_id == talks_id, v.kind == "event", visible(when)
+            )
+        )
+    return assemble(talks_id, items, when.as_of, when.known_at, window_days, event_count or 0)
 
 
 async def kind_items(

@@ -76,14 +76,18 @@ def assemble(
     as_of: datetime | None,
     known_at: datetime | None,
     window_days: int = DEFAULT_WINDOW_DAYS,
+    event_count: int | None = None,
 ) -> TalksState:
-    """The state from its items; strikes count when they fall in the window up to ``as_of``."""
+    """The state from its items; strikes count when they fall in the window up to ``as_of``.
+
+    ``event_count`` may be given when the event items were counted rather than passed.
+    """
     rounds: list[RoundState] = []
     positions: dict[str, list[Position]] = defaultdict(list)
     ceasefires: list[CeasefireState] = []
     strikes: list[StrikeState] = []
     agreements: list[AgreementState] = []
-    event_count = 0
+    counted = 0
     for item in items:
         match item:
             case RoundState():
@@ -97,7 +101,7 @@ def assemble(
             case AgreementState():
                 agreements.append(item)
             case EventItem():
-                event_count += 1
+                counted += 1
     if as_of is not None:
         window_start = as_of - timedelta(days=window_days)
         strikes = [s for s in strikes if s.occurred_latest > window_start]
@@ -121,7 +125,7 @@ def assemble(
             window_days=window_days, count=len(strikes), items=tuple(strikes)
         ),
         agreements=tuple(sorted(agreements, key=lambda a: (a.reached_at, a.agreement_id))),
-        event_count=event_count,
+        event_count=counted if event_count is None else event_count,
     )
 
 
