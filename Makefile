@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run stack stack-down stack-status test test-unit check lint format lock clean
+.PHONY: help venv run stack stack-down stack-status test test-unit bench check lint format lock clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -38,10 +38,13 @@ test: $(STAMP) ## lint, then every test on a real Kafka and PostgreSQL (started 
 test-unit: $(STAMP) ## only the unit tests (no Kafka, no PostgreSQL)
 	$(VENV)/bin/pytest -m unit
 
+bench: $(STAMP) ## run the benchmarks at full size (minutes) and write docs/benchmarks.md
+	$(PY) -m bench --output docs/benchmarks.md
+
 check: $(STAMP) ## ruff lint and format check, mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy shared services
+	$(VENV)/bin/mypy shared services bench
 
 format: $(STAMP) ## format the code
 	$(VENV)/bin/ruff format .

@@ -8,11 +8,11 @@ from typing import Any
 
 import sqlalchemy as sa
 from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from services.api.routes import router
 from services.api.settings import ApiSettings, get_settings
 from services.api.validation import HANDLERS
+from services.common.database import create_engine
 from services.common.health import health_router
 from services.common.kafka import probe_kafka
 
@@ -23,7 +23,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
-        engine = create_async_engine(settings.database_url, pool_pre_ping=True)
+        engine = create_engine(settings.database_url)
         app.state.engine = engine
         try:
             yield {"settings": settings, "engine": engine}

@@ -50,9 +50,19 @@ class BadCursor(ValueError):
     """A paging cursor this API did not hand out."""
 
 
-def visible(when: Bitemporal) -> sa.ColumnElement[bool]:
-    """Versions believed at ``known_at`` and in effect at ``as_of``."""
+HALF_OPEN: sa.ColumnElement[str] = sa.literal_column("'[)'")
+
+
+def visible(conn: AsyncConnection, when: Bitemporal) -> sa.ColumnElement[bool]:
+    """Versions believed at ``known_at`` and in effect at ``as_of``.
+
+    On PostgreSQL this is containment in two ranges, which the GiST index answers.
+    """
     v = item_versions.c
+    if conn.dialect.name == "postgresql":
+        valid = sa.func.tstzrange(v.valid_from, v.valid_to, HALF_OPEN)
+        known = sa.func.tstzrange(v.known_from, v.known_to, HALF_OPEN)
+        return sa.and_(valid.op("@>")(when.as_of), known.op("@>")(when.known_at))
     return sa.and_(
         v.known_from <= when.known_at,
         sa.or_(v.known_to.is_(None), v.known_to > when.known_at),
@@ -88,7 +98,7 @@ async def keyed_items(
     v = item_versions.c
     rows = await conn.execute(
         sa.select(v.kind, v.item_key, v.body).where(
-            v.talks_id == talks_id, v.kind.in_(kinds), visible(when), *where
+            v.talks_id == talks_id, v.kind.in_(kinds), visible(conn, when), *where
         )
     )
     return {ItemKey(r.kind, r.item_key): KIND_MODELS[r.kind].model_validate(r.body) for r in rows}
@@ -106,15 +116,19 @@ async def talks_state(
     """The state of the talks as of ``when.as_of``, as known at ``when.known_at``."""
     window_start = when.as_of - timedelta(days=window_days)
     v = item_versions.c
-    kinds = [kind for kind in KIND_MODELS if kind != "event"]
+    kinds = [kind for kind in KIND_MODELS if kind not in ("event", "strike")]
     async with engine.connect() as conn:
         await require_talks(conn, talks_id)
-        items = await _items(
-            conn, talks_id, when, kinds, sa.or_(v.kind != "strike", v.valid_from > window_start)
-        )
+        items = await _items(conn, talks_id, when, kinds)
+        items += await _items(conn, talks_id, when, ["strike"], v.valid_from > window_start)
         event_count = await conn.scalar(
             sa.select(sa.func.count()).where(
-                v.talks_id == talks_id, v.kind == "event", visible(when)
+                v.talks_id == talks_id,
+                v.kind == "event",
+                v.valid_from <= when.as_of,  # the covering B-tree answers this one
+                sa.or_(v.valid_to.is_(None), v.valid_to > when.as_of),
+                v.known_from <= when.known_at,
+                sa.or_(v.known_to.is_(None), v.known_to > when.known_at),
             )
         )
     return assemble(talks_id, items, when.as_of, when.known_at, window_days, event_count or 0)
@@ -156,7 +170,9 @@ async def strikes_page(
     """Strikes newest first, filtered; keyset-paged by (valid_from, item_key)."""
     v = item_versions.c
     async with engine.connect() as conn:
-        query = sa.select(v.valid_from, v.item_key, v.body).where(v.kind == "strike", visible(when))
+        query = sa.select(v.valid_from, v.item_key, v.body).where(
+            v.kind == "strike", visible(conn, when)
+        )
         if talks_id:
             query = query.where(v.talks_id == talks_id)
         if occurred_from:

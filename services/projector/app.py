@@ -10,8 +10,9 @@ import signal
 import sqlalchemy as sa
 import uvicorn
 from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.common.database import create_engine
 from services.common.health import health_router
 from services.common.kafka import ensure_topic, probe_kafka
 from services.projector.consumer import ProjectorLoop
@@ -19,10 +20,6 @@ from services.projector.projection import Projection
 from services.projector.settings import ProjectorSettings
 
 log = logging.getLogger(__name__)
-
-
-def create_engine(settings: ProjectorSettings) -> AsyncEngine:
-    return create_async_engine(settings.database_url, pool_pre_ping=True, pool_size=5)
 
 
 def create_health_app(settings: ProjectorSettings, engine: AsyncEngine) -> FastAPI:
@@ -40,7 +37,7 @@ def create_health_app(settings: ProjectorSettings, engine: AsyncEngine) -> FastA
 
 async def run(settings: ProjectorSettings) -> None:
     """Run the projector until SIGINT/SIGTERM: the consumer loop, and HTTP for health."""
-    engine = create_engine(settings)
+    engine = create_engine(settings.database_url, pool_size=5)
     loop = ProjectorLoop(settings, Projection(engine, settings.consumer_group, settings.topic))
     server = uvicorn.Server(
         uvicorn.Config(

@@ -20,15 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.projector.dialect import insert
 from services.projector.schema import events, item_events, item_versions
 from shared.events import Event, parse_recorded, subject_of
-from shared.state import (
-    Item,
-    ItemKey,
-    Position,
-    StrikeState,
-    believed_events,
-    item_history,
-    item_keys,
-)
+from shared.state import Item, ItemKey, Position, StrikeState, family_keys, item_history
 
 TalksItem = tuple[str, ItemKey]
 
@@ -67,15 +59,10 @@ async def index_items(conn: AsyncConnection, new_events: Sequence[Event]) -> set
     families = await _families(conn, subjects)
     rows: list[dict[str, Any]] = []
     for subject, family in families.items():
-        original = next((e for e in family if e.event_id == subject), None)
-        if original is None:
-            continue  # a report about an event not archived yet: applied when it arrives
-        keys = set(item_keys(original))
-        for believed in believed_events(family):
-            keys.update(item_keys(believed.event))
+        talks_id = next((e.talks_id for e in family if e.event_id == subject), None)
         rows += [
-            {"talks_id": original.talks_id, "kind": k.kind, "item_key": k.key, "event_id": subject}
-            for k in keys
+            {"talks_id": talks_id, "kind": k.kind, "item_key": k.key, "event_id": subject}
+            for k in family_keys(subject, family)  # empty until the reported event arrives
         ]
     if rows:
         stmt = insert(conn, item_events).on_conflict_do_nothing()

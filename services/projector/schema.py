@@ -79,7 +79,14 @@ item_versions = sa.Table(
     sa.Column("tags", Json, nullable=False),
     sa.Column("body", Json, nullable=False),
     sa.Index("ix_item_versions_item", "talks_id", "kind", "item_key"),
-    sa.Index("ix_item_versions_time", "talks_id", "kind", "valid_from", "known_from"),
+    sa.Index(
+        "ix_item_versions_from",
+        "talks_id",
+        "kind",
+        "valid_from",
+        postgresql_include=["known_from", "known_to", "valid_to"],
+    ),
+    # and, on PostgreSQL, ix_item_versions_bitemporal: GiST over both time ranges (0003)
 )
 
 #: The next offset to consume per partition, written in the same transaction as the models.

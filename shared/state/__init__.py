@@ -2,7 +2,7 @@
 
 from shared.state.changes import Change, diff
 from shared.state.fold import DEFAULT_WINDOW_DAYS, assemble, fold, gap, item_keys, items_of
-from shared.state.history import ItemVersion, item_history
+from shared.state.history import ItemVersion, family_keys, histories, item_history
 from shared.state.items import ItemKey, item_key
 from shared.state.knowledge import Believed, believed_events, merge_patch
 from shared.state.model import (
@@ -41,8 +41,10 @@ __all__ = [
     "assemble",
     "believed_events",
     "diff",
+    "family_keys",
     "fold",
     "gap",
+    "histories",
     "item_history",
     "item_key",
     "item_keys",

@@ -147,3 +147,26 @@ def item_history(key: ItemKey, events: Sequence[Event]) -> list[ItemVersion]:
         open_versions = kept + opened
         segments = new_segments
     return closed + open_versions
+
+
+def family_keys(subject: object, family: Sequence[Event]) -> set[ItemKey]:
+    """The items a report's family (the report and every report about it) was ever about."""
+    original = next((e for e in family if e.event_id == subject), None)
+    if original is None:
+        return set()  # reports about an event not recorded (yet)
+    keys = set(item_keys(original))
+    for believed in believed_events(family):
+        keys.update(item_keys(believed.event))
+    return keys
+
+
+def histories(events: Sequence[Event]) -> dict[ItemKey, list[ItemVersion]]:
+    """Every item's history, from all the events of one talks (what the read models hold)."""
+    families: dict[object, list[Event]] = {}
+    for event in events:
+        families.setdefault(subject_of(event), []).append(event)
+    members: dict[ItemKey, list[Event]] = {}
+    for subject, family in families.items():
+        for key in family_keys(subject, family):
+            members.setdefault(key, []).extend(family)
+    return {key: item_history(key, family) for key, family in members.items()}

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shared.events import subject_of
-from shared.state import ItemVersion, assemble, believed_events, fold, item_history, item_keys
+from shared.state import ItemVersion, assemble, fold
+from shared.state import histories as item_histories
 from tests.support.builders import Recorder, end_of
 from tests.support.strategies import DAYS, histories
 
@@ -18,23 +18,7 @@ pytestmark = pytest.mark.unit
 
 def all_histories(rec: Recorder) -> list[ItemVersion]:
     """What the projector stores: for every item any event was ever about, its history."""
-    families: dict[object, list] = {}
-    for e in rec.events:
-        families.setdefault(subject_of(e), []).append(e)
-    members: dict[object, set] = {}
-    for subject, family in families.items():
-        original = next((e for e in family if e.event_id == subject), None)
-        if original is None:
-            continue
-        keys = set(item_keys(original))
-        for b in believed_events(family):
-            keys.update(item_keys(b.event))
-        for key in keys:
-            members.setdefault(key, set()).add(subject)
-    versions = []
-    for key, subjects in members.items():
-        versions += item_history(key, [e for s in subjects for e in families[s]])
-    return versions
+    return [v for versions in item_histories(rec.events).values() for v in versions]
 
 
 def select(versions: list[ItemVersion], as_of: datetime, known_at: datetime):

@@ -1,0 +1,82 @@
+"""As-of queries against the bitemporal read models, beside folding the same events.
+
+Reports p50/p99 of the state query at the present, at random past dates, and at random
+(as_of, known_at) pairs, and of ``fold()`` over that talks' events in Python, all in one run.
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from bench.generate import SPAN_DAYS, START, talks_history
+from bench.loader import talks_ids
+from services.api.queries import talks_state
+from services.api.timeparams import Bitemporal
+from services.common.database import create_engine
+from shared.state import fold
+
+
+@dataclass(frozen=True)
+class Timing:
+    name: str
+    samples: list[float]
+
+    @property
+    def p50(self) -> float:
+        return statistics.median(self.samples)
+
+    @property
+    def p99(self) -> float:
+        ordered = sorted(self.samples)
+        return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+
+
+def _random_day(rnd: random.Random) -> datetime:
+    return START + timedelta(days=rnd.uniform(30, SPAN_DAYS + 30))
+
+
+async def measure(
+    database_url: str, talks_count: int, size: int, samples: int, fold_samples: int
+) -> list[Timing]:
+    rnd = random.Random(7)
+    talks = talks_ids(talks_count)
+    engine = create_engine(database_url, pool_size=2)
+    now = datetime.now(UTC)
+    cases = {
+        "state, present": lambda: Bitemporal(now, now),
+        "state, past as_of": lambda: Bitemporal(_random_day(rnd), now),
+        "state, past as_of and known_at": lambda: _pair(rnd),
+    }
+    timings: list[Timing] = []
+    try:
+        for _ in range(20):  # warm the pool and the caches alike for every case
+            await talks_state(engine, rnd.choice(talks), Bitemporal(now, now), 30)
+        for name, when in cases.items():
+            taken = []
+            for _ in range(samples):
+                t, w = rnd.choice(talks), when()
+                start = time.perf_counter()
+                await talks_state(engine, t, w, 30)
+                taken.append(time.perf_counter() - start)
+            timings.append(Timing(name, taken))
+    finally:
+        await engine.dispose()
+    taken = []
+    for i in range(fold_samples):
+        t = talks[i % len(talks)]
+        events = talks_history(t, size, talks.index(t))
+        w = _pair(rnd)
+        start = time.perf_counter()
+        fold(t, events, as_of=w.as_of, known_at=w.known_at)
+        taken.append(time.perf_counter() - start)
+    timings.append(Timing("fold() of the talks' events", taken))
+    return timings
+
+
+def _pair(rnd: random.Random) -> Bitemporal:
+    as_of = _random_day(rnd)
+    return Bitemporal(as_of, as_of + timedelta(days=rnd.uniform(0, 60)))

@@ -1,0 +1,134 @@
+"""Bulk-loading a generated history straight into the read-model tables.
+
+The rows are exactly those the projector writes (the same pure ``histories``), but computed
+in worker processes and copied with ``COPY``: the as-of benchmark measures reads, and loading
+a million events through Kafka one batch at a time is the projection benchmark's business.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+import asyncpg
+
+from bench.generate import talks_history
+from services.projector.items import tags_of
+from shared.events import REPORT_TYPES, subject_of
+from shared.state import family_keys, histories
+
+TABLES = ("events", "item_events", "item_versions", "talks")
+
+
+def talks_rows(talks_id: str, size: int, seed: int) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row one talks contributes to each table."""
+    events = talks_history(talks_id, size, seed)
+    rows: dict[str, list[tuple[Any, ...]]] = {t: [] for t in TABLES}
+    families: dict[object, list] = {}
+    for offset, e in enumerate(events):
+        occ = e.occurrence
+        target = subject_of(e) if e.type in REPORT_TYPES else None
+        payload = json.dumps(e.model_dump(mode="json", exclude_none=True))
+        rows["events"].append(
+            (
+                e.event_id,
+                talks_id,
+                e.type,
+                occ.text,
+                occ.earliest,
+                occ.latest,
+                e.recorded_at,
+                0,
+                offset,
+                payload,
+                target,
+            )
+        )
+        families.setdefault(subject_of(e), []).append(e)
+    for subject, family in families.items():
+        rows["item_events"] += [
+            (talks_id, k.kind, k.key, subject) for k in family_keys(subject, family)
+        ]
+    for key, versions in histories(events).items():
+        rows["item_versions"] += [
+            (
+                talks_id,
+                key.kind,
+                key.key,
+                v.known_from,
+                v.known_to,
+                v.valid_from,
+                v.valid_to,
+                json.dumps(tags_of(v.value)),
+                v.value.model_dump_json(),
+            )
+            for v in versions
+        ]
+    recorded = [e.recorded_at for e in events if e.recorded_at is not None]
+    rows["talks"].append((talks_id, len(events), min(recorded), max(recorded)))
+    return rows
+
+
+COLUMNS = {
+    "events": [
+        "event_id",
+        "talks_id",
+        "type",
+        "occurred_at",
+        "occurred_earliest",
+        "occurred_latest",
+        "recorded_at",
+        "partition",
+        "offset",
+        "payload",
+        "target_event_id",
+    ],
+    "item_events": ["talks_id", "kind", "item_key", "event_id"],
+    "item_versions": [
+        "talks_id",
+        "kind",
+        "item_key",
+        "known_from",
+        "known_to",
+        "valid_from",
+        "valid_to",
+        "tags",
+        "body",
+    ],
+    "talks": ["talks_id", "event_count", "first_recorded_at", "last_recorded_at"],
+}
+
+
+def talks_ids(count: int) -> list[str]:
+    return [f"bench-{i:03d}" for i in range(count)]
+
+
+async def load(dsn: str, count: int, size: int, progress: Any) -> None:
+    """Replace the bench talks with ``count`` generated talks of ``size`` events each."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        for table in TABLES:
+            await conn.execute(f"DELETE FROM {table} WHERE talks_id LIKE 'bench-%'")
+        with ProcessPoolExecutor(max_workers=2) as pool:
+            jobs = [(t, size, i) for i, t in enumerate(talks_ids(count))]
+            for done, rows in enumerate(_in_order(pool, jobs), 1):
+                for table in TABLES:
+                    await conn.copy_records_to_table(
+                        table, records=rows[table], columns=COLUMNS[table]
+                    )
+                progress(done, count)
+        await conn.execute("ANALYZE")
+    finally:
+        await conn.close()
+
+
+def _in_order(
+    pool: ProcessPoolExecutor, jobs: list[tuple[str, int, int]]
+) -> Iterator[dict[str, list[tuple[Any, ...]]]]:
+    yield from pool.map(_rows, jobs)
+
+
+def _rows(job: tuple[str, int, int]) -> dict[str, list[tuple[Any, ...]]]:
+    return talks_rows(*job)
