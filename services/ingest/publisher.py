@@ -36,7 +36,7 @@ class EventPublisher(Protocol):
 
     async def stop(self) -> None: ...
 
-    async def publish(self, key: str, value: bytes) -> Receipt:
+    async def publish(self, key: str, value: bytes, headers: list[tuple[str, bytes]]) -> Receipt:
         """Append ``value`` under ``key``; raise :class:`PublisherUnavailable` when it cannot."""
         ...
 
@@ -100,13 +100,15 @@ class KafkaPublisher:
             await self._producer.stop()  # flushes what is in flight
             self._producer = None
 
-    async def publish(self, key: str, value: bytes) -> Receipt:
+    async def publish(self, key: str, value: bytes, headers: list[tuple[str, bytes]]) -> Receipt:
         producer = self._producer
         if producer is None:
             raise PublisherUnavailable("not connected to Kafka yet")
         try:
             metadata = await asyncio.wait_for(
-                producer.send_and_wait(self._settings.topic, value=value, key=key.encode()),
+                producer.send_and_wait(
+                    self._settings.topic, value=value, key=key.encode(), headers=headers
+                ),
                 self._settings.produce_timeout_s,
             )
         except (KafkaError, TimeoutError) as exc:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
 from services.ingest.publisher import EventPublisher, PublisherUnavailable
+from shared.cloudevents import headers_for
 from shared.events import Event, stamp, to_json
 
 Clock = Callable[[], datetime]
@@ -41,7 +42,9 @@ async def record_event(event: Event, publisher: EventPublisher, clock: Clock = u
     event_id = event.event_id or uuid4()
     recorded = stamp(event, event_id, clock())
     try:
-        receipt = await publisher.publish(recorded.talks_id, to_json(recorded))
+        receipt = await publisher.publish(
+            recorded.talks_id, to_json(recorded), headers_for(recorded)
+        )
     except PublisherUnavailable as exc:
         raise NotRecorded(event_id, str(exc)) from exc
     assert recorded.recorded_at is not None

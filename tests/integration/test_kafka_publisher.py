@@ -32,8 +32,10 @@ async def test_published_records_are_keyed_by_talks_and_read_back(infra) -> None
     settings = IngestSettings(kafka_bootstrap_servers=infra.kafka_bootstrap_servers, topic=topic)
     publisher = await started(settings)
     try:
-        receipts = [await publisher.publish("talks-a", f"a{i}".encode()) for i in range(3)]
-        other = await publisher.publish("talks-b", b"b0")
+        receipts = [
+            await publisher.publish("talks-a", f"a{i}".encode(), [("h", b"v")]) for i in range(3)
+        ]
+        other = await publisher.publish("talks-b", b"b0", [])
     finally:
         await publisher.stop()
     assert len({r.partition for r in receipts}) == 1  # one talks, one partition: order kept
@@ -47,16 +49,19 @@ async def test_published_records_are_keyed_by_talks_and_read_back(infra) -> None
         partitions = consumer.partitions_for_topic(topic)
         assert partitions is not None and len(partitions) == settings.topic_partitions
         seen: list[tuple[bytes, bytes, int, int]] = []
+        headers: list[dict[str, bytes]] = []
         async with asyncio.timeout(30):
             while len(seen) < 4:
                 for tp, messages in (await consumer.getmany(timeout_ms=500)).items():
                     seen += [(m.key, m.value, tp.partition, m.offset) for m in messages]
+                    headers += [dict(m.headers) for m in messages if m.value.startswith(b"a")]
     finally:
         await consumer.stop()
     by_value = {value: (key, partition, offset) for key, value, partition, offset in seen}
     for i, receipt in enumerate(receipts):
         assert by_value[f"a{i}".encode()] == (b"talks-a", receipt.partition, receipt.offset)
     assert by_value[b"b0"] == (b"talks-b", other.partition, other.offset)
+    assert headers == [{"h": b"v"}] * 3
 
 
 async def test_the_producer_is_idempotent_with_acks_all(infra) -> None:
@@ -78,7 +83,7 @@ async def test_no_broker_means_unavailable_not_acknowledged() -> None:
     await publisher.start()
     try:
         with pytest.raises(PublisherUnavailable):
-            await publisher.publish("talks-a", b"x")
+            await publisher.publish("talks-a", b"x", [])
         with pytest.raises(PublisherUnavailable):
             await publisher.ping()
     finally:

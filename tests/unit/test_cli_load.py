@@ -45,7 +45,7 @@ class MemoryLog:
 
     async def stop(self) -> None: ...
 
-    async def publish(self, key: str, value: bytes) -> Receipt:
+    async def publish(self, key: str, value: bytes, headers: list[tuple[str, bytes]]) -> Receipt:
         self.attempts.append(value)
         await asyncio.sleep(LAG_S.get(json.loads(value)["data"]["round_id"], 0))
         if self.failures:

@@ -20,16 +20,18 @@ class MemoryLog:
 
     def __init__(self, settings: IngestSettings, up: bool = True) -> None:
         self.records: list[tuple[str, bytes]] = []
+        self.headers: list[dict[str, bytes]] = []
         self.up = up
 
     async def start(self) -> None: ...
 
     async def stop(self) -> None: ...
 
-    async def publish(self, key: str, value: bytes) -> Receipt:
+    async def publish(self, key: str, value: bytes, headers: list[tuple[str, bytes]]) -> Receipt:
         if not self.up:
             raise PublisherUnavailable("broker down")
         self.records.append((key, value))
+        self.headers.append(dict(headers))
         return Receipt(partition=0, offset=len(self.records) - 1)
 
     async def ping(self) -> None:
@@ -58,6 +60,14 @@ def test_an_event_is_recorded_and_keyed_by_its_talks(client: TestClient, log: Me
     recorded = parse_recorded(value)
     assert str(recorded.event_id) == body["event_id"]
     assert recorded.recorded_at is not None and body["recorded_at"].endswith("Z")
+    [headers] = log.headers
+    assert headers["ce_specversion"] == b"1.0"
+    assert headers["ce_id"].decode() == body["event_id"]
+    assert headers["ce_type"] == b"org.parley.round.opened.v1"
+    assert headers["ce_subject"] == b"abu-dhabi-trilateral"
+    assert headers["ce_recordedat"].decode() == body["recorded_at"]
+    assert headers["ce_occurredlatest"] == b"2026-02-04T05:00:00Z"
+    assert headers["content-type"] == b"application/json"
 
 
 def test_no_content_type_is_needed(client: TestClient) -> None:
