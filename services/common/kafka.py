@@ -47,3 +47,16 @@ async def probe_kafka(bootstrap: str, timeout_s: float = 3.0) -> None:
         await asyncio.wait_for(admin.describe_cluster(), timeout_s)
     finally:
         await admin.close()
+
+
+async def topic_partitions(bootstrap: str, topic: str) -> list[int]:
+    """The partitions of ``topic`` (empty while it does not exist)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
+    await admin.start()
+    try:
+        for described in await admin.describe_topics([topic]):
+            if described["topic"] == topic and described["error_code"] == 0:
+                return sorted(p["partition"] for p in described["partitions"])
+        return []
+    finally:
+        await admin.close()
