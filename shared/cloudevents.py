@@ -1,7 +1,7 @@
 """The CloudEvents 1.0 binding of Parley's records on Kafka (binary content mode).
 
 Each record's value is the event as JSON; its headers carry the CloudEvents attributes, so a
-consumer can route and filter without parsing the value. See docs/subscribing.md.
+consumer can route and filter without parsing the value. See docs/kafka-contract.md.
 """
 
 from __future__ import annotations
@@ -15,6 +15,14 @@ SOURCE = "urn:parley:ingest"
 TYPE_PREFIX = "org.parley."
 #: The version of every event type's schema; a breaking change makes a new version.
 SCHEMA_VERSION = 1
+
+
+SCHEMA_BASE = "https://parley.example/schemas/"
+
+
+def schema_uri(event_type: str, version: int = SCHEMA_VERSION) -> str:
+    """The absolute URI (the ``$id``) of a type's JSON Schema, also served at /v1/schemas."""
+    return f"{SCHEMA_BASE}{event_type}.v{version}.json"
 
 
 def ce_type(event_type: str, version: int = SCHEMA_VERSION) -> str:
@@ -45,7 +53,7 @@ def headers_for(event: Event) -> list[tuple[str, bytes]]:
         "ce_source": SOURCE,
         "ce_subject": event.talks_id,
         "ce_time": _utc(event.recorded_at),
-        "ce_dataschema": f"/v1/schemas/{event.type}",
+        "ce_dataschema": schema_uri(event.type),
         "ce_occurredat": occurrence.text,
         "ce_occurredearliest": _utc(occurrence.earliest),
         "ce_occurredlatest": _utc(occurrence.latest),

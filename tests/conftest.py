@@ -43,13 +43,14 @@ async def engine(infra: Infra) -> AsyncIterator[AsyncEngine]:
 
 @dataclass
 class Stack:
-    """The three services running as processes against the test infrastructure."""
+    """The four services running as processes against the test infrastructure."""
 
     infra: Infra
     env: dict[str, str]
     ingest: ServiceProcess
     projector: ServiceProcess
     api: ServiceProcess
+    webhooks: ServiceProcess
 
     def restart_projector(self) -> None:
         self.projector.kill()
@@ -65,10 +66,18 @@ def stack(infra: Infra, session_tag: str) -> Iterator[Stack]:
         "PARLEY_TOPIC": f"parley.events.test-{session_tag}",
         "PARLEY_CONSUMER_GROUP": f"parley-projector-test-{session_tag}",
         "PARLEY_LOG_LEVEL": "info",
+        # webhooks: a receiver that keeps failing is paused within seconds, not minutes
+        "PARLEY_WEBHOOK_CONSUMER_GROUP": f"parley-webhooks-test-{session_tag}",
+        "PARLEY_WEBHOOK_MAX_FAILURES": "10",
+        "PARLEY_WEBHOOK_BACKOFF_BASE_S": "0.2",
+        "PARLEY_WEBHOOK_BACKOFF_MAX_S": "1",
+        "PARLEY_WEBHOOK_TIMEOUT_S": "3",
+        "PARLEY_WEBHOOK_SCAN_INTERVAL_S": "0.2",
     }
     logs = TEST_DIR / "logs"
     services = {
-        name: ServiceProcess(name, env, logs).start() for name in ("ingest", "projector", "api")
+        name: ServiceProcess(name, env, logs).start()
+        for name in ("ingest", "projector", "api", "webhooks")
     }
     running = Stack(infra, env, **services)
     try:
@@ -76,5 +85,5 @@ def stack(infra: Infra, session_tag: str) -> Iterator[Stack]:
             service.wait_until("/readyz")
         yield running
     finally:
-        for service in (running.ingest, running.projector, running.api):
+        for service in (running.ingest, running.projector, running.api, running.webhooks):
             service.stop()

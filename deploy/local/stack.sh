@@ -1,24 +1,27 @@
 #!/usr/bin/env bash
 # The whole Parley system on this machine, without Docker: Kafka and PostgreSQL from
-# deploy/local/infra.sh, the schema migrated, then the ingest, projector and API as processes.
+# deploy/local/infra.sh, the schema migrated, then the ingest, projector, API and webhook worker
+# as processes.
 #
 #   deploy/local/stack.sh up     start everything in the background, wait until ready
 #   deploy/local/stack.sh run    the same in the foreground; Ctrl-C stops all of it
 #   deploy/local/stack.sh down   stop everything (data is kept in .parley/stack)
 #   deploy/local/stack.sh status
 # Ports: PARLEY_API_PORT (8000), PARLEY_INGEST_PORT (8001), PARLEY_PROJECTOR_PORT (8002),
-# PARLEY_KAFKA_PORT (9092), PARLEY_PG_PORT (5433); state in PARLEY_STACK_DIR (.parley/stack).
+# PARLEY_WEBHOOKS_PORT (8003), PARLEY_KAFKA_PORT (9092), PARLEY_PG_PORT (5433); state in
+# PARLEY_STACK_DIR (.parley/stack).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 DIR="${PARLEY_STACK_DIR:-$ROOT/.parley/stack}"
 PY="${PARLEY_PYTHON:-$ROOT/.venv/bin/python}"
 INFRA="$ROOT/deploy/local/infra.sh"
-SERVICES=(ingest projector api)
+SERVICES=(ingest projector api webhooks)
 declare -A PORTS=(
   [ingest]="${PARLEY_INGEST_PORT:-8001}"
   [projector]="${PARLEY_PROJECTOR_PORT:-8002}"
   [api]="${PARLEY_API_PORT:-8000}"
+  [webhooks]="${PARLEY_WEBHOOKS_PORT:-8003}"
 )
 INFRA_PORTS=()
 [[ -n "${PARLEY_KAFKA_PORT:-}" ]] && INFRA_PORTS+=(--kafka-port "$PARLEY_KAFKA_PORT")
@@ -65,6 +68,7 @@ Parley is running:
   ingest     http://127.0.0.1:${PORTS[ingest]}   POST /v1/events
   api        http://127.0.0.1:${PORTS[api]}   GET  /v1/talks/{talks_id}/state   (docs at /docs)
   projector  http://127.0.0.1:${PORTS[projector]}   /healthz, /readyz
+  webhooks   http://127.0.0.1:${PORTS[webhooks]}   /healthz, /readyz   (subscribe: POST api /v1/subscriptions)
   Kafka      $PARLEY_KAFKA_BOOTSTRAP_SERVERS   topic parley.events
   PostgreSQL $PARLEY_DATABASE_URL
   logs       $DIR/logs/  and  $DIR/kafka.log, $DIR/postgres.log

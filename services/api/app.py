@@ -9,8 +9,12 @@ from typing import Any
 import sqlalchemy as sa
 from fastapi import FastAPI
 
+from services.api.contract_routes import router as contract_router
 from services.api.routes import router
 from services.api.settings import ApiSettings, get_settings
+from services.api.stream.hub import StreamHub
+from services.api.stream.sse import router as stream_router
+from services.api.subscriptions_routes import router as subscriptions_router
 from services.api.validation import HANDLERS
 from services.common.database import create_engine
 from services.common.health import health_router
@@ -24,10 +28,15 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         engine = create_engine(settings.database_url)
-        app.state.engine = engine
+        hub = StreamHub(
+            settings.kafka_bootstrap_servers, settings.topic, settings.stream_queue_size
+        )
+        await hub.start()
+        app.state.engine, app.state.hub = engine, hub
         try:
-            yield {"settings": settings, "engine": engine}
+            yield {"settings": settings, "engine": engine, "hub": hub}
         finally:
+            await hub.stop()
             await engine.dispose()
 
     async def database() -> None:
@@ -37,9 +46,18 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     async def kafka() -> None:
         await probe_kafka(settings.kafka_bootstrap_servers)
 
+    async def stream() -> None:
+        if not app.state.hub.ready:
+            raise RuntimeError("the stream hub has not reached the topic yet")
+
     app = FastAPI(title="Parley API", version="0.1.0", lifespan=lifespan)
     for exception, handler in HANDLERS.items():
         app.add_exception_handler(exception, handler)
     app.include_router(router)
-    app.include_router(health_router(lambda: {"database": database, "kafka": kafka}))
+    app.include_router(subscriptions_router)
+    app.include_router(contract_router)
+    app.include_router(stream_router)
+    app.include_router(
+        health_router(lambda: {"database": database, "kafka": kafka, "stream": stream})
+    )
     return app

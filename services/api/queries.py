@@ -110,28 +110,51 @@ async def _items(
     return list((await keyed_items(conn, talks_id, when, kinds, *where)).values())
 
 
+def _event_count(talks_id: str, when: Bitemporal) -> sa.Select[Any]:
+    """How many event items are visible: the covering B-tree on ``valid_from`` answers it."""
+    v = item_versions.c
+    return sa.select(sa.func.count()).where(
+        v.talks_id == talks_id,
+        v.kind == "event",
+        v.valid_from <= when.as_of,
+        sa.or_(v.valid_to.is_(None), v.valid_to > when.as_of),
+        v.known_from <= when.known_at,
+        sa.or_(v.known_to.is_(None), v.known_to > when.known_at),
+    )
+
+
 async def talks_state(
     engine: AsyncEngine, talks_id: str, when: Bitemporal, window_days: int
 ) -> TalksState:
-    """The state of the talks as of ``when.as_of``, as known at ``when.known_at``."""
+    """The state of the talks as of ``when.as_of``, as known at ``when.known_at``.
+
+    One round trip: the items (strikes only within the window) and the event count together.
+    """
     window_start = when.as_of - timedelta(days=window_days)
     v = item_versions.c
     kinds = [kind for kind in KIND_MODELS if kind not in ("event", "strike")]
     async with engine.connect() as conn:
-        await require_talks(conn, talks_id)
-        items = await _items(conn, talks_id, when, kinds)
-        items += await _items(conn, talks_id, when, ["strike"], v.valid_from > window_start)
-        event_count = await conn.scalar(
-            sa.select(sa.func.count()).where(
-                v.talks_id == talks_id,
-                v.kind == "event",
-                v.valid_from <= when.as_of,  # the covering B-tree answers this one
-                sa.or_(v.valid_to.is_(None), v.valid_to > when.as_of),
-                v.known_from <= when.known_at,
-                sa.or_(v.known_to.is_(None), v.known_to > when.known_at),
-            )
+        mine = sa.and_(v.talks_id == talks_id, visible(conn, when))
+        count = _event_count(talks_id, when).scalar_subquery()
+        query = sa.union_all(
+            sa.select(v.kind, v.body).where(mine, v.kind.in_(kinds)),
+            sa.select(v.kind, v.body).where(mine, v.kind == "strike", v.valid_from > window_start),
+            sa.select(sa.literal("count"), sa.type_coerce(sa.func.json_array(count), v.body.type))
+            if conn.dialect.name == "sqlite"
+            else sa.select(
+                sa.literal("count"), sa.type_coerce(sa.func.to_jsonb(count), v.body.type)
+            ),
         )
-    return assemble(talks_id, items, when.as_of, when.known_at, window_days, event_count or 0)
+        items: list[Item] = []
+        event_count = 0
+        for kind, body in await conn.execute(query):
+            if kind == "count":
+                event_count = body[0] if isinstance(body, list) else body
+            else:
+                items.append(KIND_MODELS[kind].model_validate(body))
+        if not items and not event_count:
+            await require_talks(conn, talks_id)
+    return assemble(talks_id, items, when.as_of, when.known_at, window_days, event_count)
 
 
 async def kind_items(

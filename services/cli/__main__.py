@@ -7,8 +7,10 @@ import asyncio
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from services.cli.load import DEFAULT_INGEST_URL, load_file
+from services.cli.schemas import DEFAULT_DIR, check_schemas, write_schemas
 
 EPILOG = """\
 exit codes: 0 every event was recorded (or had been already), 1 some line was rejected,
@@ -29,6 +31,11 @@ one "line N: field: message" per error of each rejected line.
 
 Give every event an event_id (a UUID) to make loading the same file again safe: the ingest
 answers an event_id it has already recorded as a duplicate."""
+
+SCHEMAS_DESCRIPTION = """\
+write: generate the JSON Schema of every event type (and of any event) from the event models
+and write them as schemas/<type>.v<version>.json; files of older versions are left alone.
+check: exit 1, naming the files, if the files differ from the models (exit 0 otherwise)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,6 +70,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="how many talks to post at once (default: 4)",
     )
     load.add_argument("--quiet", action="store_true", help="do not show the progress")
+    schemas = commands.add_parser(
+        "schemas",
+        help="write or check the JSON Schemas of the events under schemas/",
+        description=SCHEMAS_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    schemas.add_argument("action", choices=["write", "check"])
+    schemas.add_argument(
+        "--dir",
+        type=Path,
+        default=DEFAULT_DIR,
+        help=f"where the schema files live (default: ./{DEFAULT_DIR})",
+    )
     return parser
 
 
@@ -88,6 +108,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run ``parley`` with ``argv`` (the process's arguments by default); return the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "schemas":
+        run = write_schemas if args.action == "write" else check_schemas
+        return run(args.dir, sys.stdout)
     if args.command != "load":
         parser.print_help(sys.stderr)
         return 2

@@ -1,13 +1,20 @@
-"""Recording an event: give it its id and the server's time, then append it to the log."""
+"""Recording events: give each its id and the server's time, then append it to the log.
+
+Every ``event_id`` is recorded once, forever: a retry of the same submission is answered
+with the original receipt, a different submission under a known id is a conflict.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import hashlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
-from services.ingest.publisher import EventPublisher, PublisherUnavailable
+from services.ingest.publisher import EventPublisher, PublisherUnavailable, Receipt
+from services.ingest.receipts import Claim, ReceiptStore
 from shared.cloudevents import headers_for
 from shared.events import Event, stamp, to_json
 
@@ -20,12 +27,13 @@ def utc_now() -> datetime:
 
 @dataclass(frozen=True, slots=True)
 class Recorded:
-    """An event the log acknowledged."""
+    """An event the log holds."""
 
     event_id: UUID
     recorded_at: datetime
     partition: int
     offset: int
+    duplicate: bool = False
 
 
 class NotRecorded(Exception):
@@ -37,15 +45,60 @@ class NotRecorded(Exception):
         self.reason = reason
 
 
-async def record_event(event: Event, publisher: EventPublisher, clock: Clock = utc_now) -> Recorded:
-    """Stamp ``event`` and publish it keyed by its talks; return once the log acknowledged it."""
-    event_id = event.event_id or uuid4()
-    recorded = stamp(event, event_id, clock())
-    try:
-        receipt = await publisher.publish(
-            recorded.talks_id, to_json(recorded), headers_for(recorded)
-        )
-    except PublisherUnavailable as exc:
-        raise NotRecorded(event_id, str(exc)) from exc
-    assert recorded.recorded_at is not None
-    return Recorded(event_id, recorded.recorded_at, receipt.partition, receipt.offset)
+class Conflict(Exception):
+    """The ``event_id`` was recorded before with a different body."""
+
+    def __init__(self, event_id: UUID) -> None:
+        super().__init__(f"event_id {event_id} was already recorded with a different body")
+        self.event_id = event_id
+
+
+def fingerprint(event: Event) -> str:
+    """What makes two submissions the same: the event as submitted, less its id."""
+    body = event.model_dump_json(exclude_none=True, exclude={"event_id", "recorded_at"})
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+async def record_events(
+    events: Sequence[Event],
+    publisher: EventPublisher,
+    receipts: ReceiptStore,
+    clock: Clock = utc_now,
+) -> list[Recorded | NotRecorded | Conflict]:
+    """Record each event; the answer for each, in order. Publishes concurrently."""
+    now = clock()
+    claims = [Claim(e.event_id or uuid4(), fingerprint(e), now) for e in events]
+    earlier = await receipts.claim(claims)
+
+    async def one(event: Event, claim: Claim) -> Recorded | NotRecorded | Conflict | Receipt:
+        before = earlier.get(claim.event_id)
+        if before is not None and before.fingerprint != claim.fingerprint:
+            return Conflict(claim.event_id)
+        if before is not None and before.receipt is not None:
+            r = before.receipt
+            return Recorded(
+                claim.event_id, before.recorded_at, r.partition, r.offset, duplicate=True
+            )
+        recorded_at = before.recorded_at if before else claim.recorded_at
+        stamped = stamp(event, claim.event_id, recorded_at)
+        try:
+            return await publisher.publish(stamped.talks_id, to_json(stamped), headers_for(stamped))
+        except PublisherUnavailable as exc:
+            return NotRecorded(claim.event_id, str(exc))
+
+    outcomes = await asyncio.gather(*(one(e, c) for e, c in zip(events, claims, strict=True)))
+    acknowledged = {
+        c.event_id: o for c, o in zip(claims, outcomes, strict=True) if isinstance(o, Receipt)
+    }
+    await receipts.acknowledge(acknowledged)
+    results: list[Recorded | NotRecorded | Conflict] = []
+    for claim, outcome in zip(claims, outcomes, strict=True):
+        if isinstance(outcome, Receipt):
+            recorded_at = (
+                earlier[claim.event_id].recorded_at
+                if claim.event_id in earlier
+                else claim.recorded_at
+            )
+            outcome = Recorded(claim.event_id, recorded_at, outcome.partition, outcome.offset)
+        results.append(outcome)
+    return results

@@ -3,31 +3,50 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
+from uuid import UUID
 
+import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 
-from services.ingest.recording import NotRecorded, record_event
-from shared.events import EVENT_ADAPTER, EVENT_TYPES, parse_submission
+from services.ingest.recording import Conflict, NotRecorded, Recorded, record_events
+from shared.events import EVENT_ADAPTER, EVENT_TYPES, SUBMISSION, parse_submission
 
 router = APIRouter(prefix="/v1", tags=["events"])
 
 
 class Accepted(BaseModel):
-    """The log acknowledged the event."""
+    """The log holds the event (``duplicate``: it already did, from an earlier request)."""
 
     event_id: str
     recorded_at: str
     partition: int
     offset: int
+    duplicate: bool = False
 
 
 class Problem(BaseModel):
     detail: str
     errors: list[dict[str, Any]] | None = None
     event_id: str | None = None
+
+
+class BatchItem(BaseModel):
+    index: int
+    status: int
+    event_id: str
+    recorded_at: str | None = None
+    partition: int | None = None
+    offset: int | None = None
+    duplicate: bool = False
+    detail: str | None = None
+
+
+class BatchResult(BaseModel):
+    results: list[BatchItem]
 
 
 def field_errors(exc: ValidationError) -> list[dict[str, Any]]:
@@ -60,16 +79,20 @@ def _allowed(err: Any) -> list[str] | None:
     return None
 
 
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": Problem, "description": "The body is not JSON."},
+    409: {"model": Problem, "description": "The event_id was recorded with a different body."},
+    413: {"model": Problem, "description": "The body is too large."},
+    422: {"model": Problem, "description": "A field is missing or not allowed."},
+    503: {"model": Problem, "description": "Kafka did not acknowledge; retry later."},
+}
+
+
 @router.post(
     "/events",
     status_code=202,
     response_model=Accepted,
-    responses={
-        400: {"model": Problem, "description": "The body is not JSON."},
-        413: {"model": Problem, "description": "The body is too large."},
-        422: {"model": Problem, "description": "A field is missing or not allowed."},
-        503: {"model": Problem, "description": "Kafka did not acknowledge; retry later."},
-    },
+    responses={200: {"model": Accepted, "description": "Already recorded."}, **RESPONSES},
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -81,12 +104,14 @@ async def post_event(request: Request) -> JSONResponse:
     """Record one event.
 
     Answers `202` with the event's id, `recorded_at` and its Kafka partition and offset only
-    once the broker acknowledged it (`acks=all`). Send the same `event_id` when retrying.
+    once the broker acknowledged it (`acks=all`). Send the same `event_id` when retrying: a
+    retry of the same body answers `200` with the original receipt and `"duplicate": true`;
+    another body under a recorded `event_id` is a `409`.
     """
     settings = request.state.settings
-    body = await request.body()
-    if len(body) > settings.max_body_bytes:
-        return _problem(413, f"body exceeds {settings.max_body_bytes} bytes")
+    body = await _read(request, settings.max_body_bytes)
+    if isinstance(body, JSONResponse):
+        return body
     try:
         event = parse_submission(body)
     except ValidationError as exc:
@@ -94,29 +119,142 @@ async def post_event(request: Request) -> JSONResponse:
         if any(e["type"] == "json_invalid" for e in errors):
             return _problem(400, "the body is not valid JSON", errors)
         return _problem(422, "the event is not valid", errors)
+    [outcome] = await record_events([event], request.state.publisher, request.state.receipts)
+    if isinstance(outcome, Conflict):
+        return _problem(409, str(outcome), event_id=outcome.event_id)
+    if isinstance(outcome, NotRecorded):
+        return _unavailable(settings, outcome)
+    return JSONResponse(
+        _accepted(outcome).model_dump(), status_code=200 if outcome.duplicate else 202
+    )
+
+
+@router.post(
+    "/events:batch",
+    status_code=202,
+    response_model=BatchResult,
+    responses=RESPONSES,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "array",
+                        "maxItems": 1000,
+                        "items": EVENT_ADAPTER.json_schema(),
+                    }
+                }
+            },
+        }
+    },
+)
+async def post_batch(request: Request) -> JSONResponse:
+    """Record up to 1,000 events at once.
+
+    Every event is validated first: if any is invalid the answer is `422` listing each bad
+    item's `index` and field, and nothing is published. Otherwise every event is published
+    and `results` gives each one's answer, in order (`202`, `200` duplicate, `409`, `503`).
+    The batch answers `202` when the log holds every event, else the worst status.
+    """
+    settings = request.state.settings
+    body = await _read(request, settings.max_batch_bytes)
+    if isinstance(body, JSONResponse):
+        return body
     try:
-        recorded = await record_event(event, request.state.publisher)
-    except NotRecorded as exc:
-        return JSONResponse(
-            Problem(
-                detail=f"the event was not recorded: {exc.reason}; retry with the same event_id",
-                event_id=str(exc.event_id),
-            ).model_dump(exclude_none=True),
-            status_code=503,
-            headers={"Retry-After": str(settings.retry_after_s)},
+        items = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        return _problem(400, f"the body is not valid JSON: {exc}")
+    if not isinstance(items, list) or not 1 <= len(items) <= settings.max_batch_events:
+        return _problem(
+            422, f"the body must be a JSON array of 1 to {settings.max_batch_events} events"
         )
+    events, errors = [], []
+    seen: dict[str, int] = {}
+    for index, item in enumerate(items):
+        try:
+            events.append(EVENT_ADAPTER.validate_python(item, context=SUBMISSION))
+        except ValidationError as exc:
+            errors += [{"index": index, **e} for e in field_errors(exc)]
+            continue
+        event_id = item.get("event_id") if isinstance(item, dict) else None
+        if event_id is not None and str(event_id) in seen:
+            message = f"repeats the event_id of item {seen[str(event_id)]}"
+            errors.append(
+                {"index": index, "field": "event_id", "message": message, "type": "repeated"}
+            )
+        elif event_id is not None:
+            seen[str(event_id)] = index
+    if errors:
+        bad = len({e["index"] for e in errors})
+        detail = f"{bad} of {len(items)} events are not valid; nothing was published"
+        return _problem(422, detail, errors)
+    outcomes = await record_events(events, request.state.publisher, request.state.receipts)
+    results = [_batch_item(i, o) for i, o in enumerate(outcomes)]
+    worst = max((r.status for r in results), key=lambda s: (s == 503, s == 409))
+    status = worst if worst in (409, 503) else 202
+    headers = {"Retry-After": str(settings.retry_after_s)} if status == 503 else None
     return JSONResponse(
-        Accepted(
-            event_id=str(recorded.event_id),
-            recorded_at=recorded.recorded_at.isoformat().replace("+00:00", "Z"),
-            partition=recorded.partition,
-            offset=recorded.offset,
-        ).model_dump(),
-        status_code=202,
+        BatchResult(results=results).model_dump(exclude_none=True),
+        status_code=status,
+        headers=headers,
     )
 
 
-def _problem(status: int, detail: str, errors: list[dict[str, Any]] | None = None) -> JSONResponse:
-    return JSONResponse(
-        Problem(detail=detail, errors=errors).model_dump(exclude_none=True), status_code=status
+async def _read(request: Request, limit: int) -> bytes | JSONResponse:
+    """The body, or a 413 as soon as it is known to be over ``limit`` bytes."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        return _problem(413, f"the body exceeds {limit} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            return _problem(413, f"the body exceeds {limit} bytes")
+    return bytes(body)
+
+
+def _utc(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def _accepted(recorded: Recorded) -> Accepted:
+    return Accepted(
+        event_id=str(recorded.event_id),
+        recorded_at=_utc(recorded.recorded_at),
+        partition=recorded.partition,
+        offset=recorded.offset,
+        duplicate=recorded.duplicate,
     )
+
+
+def _batch_item(index: int, outcome: Recorded | NotRecorded | Conflict) -> BatchItem:
+    if isinstance(outcome, Recorded):
+        return BatchItem(
+            index=index, status=200 if outcome.duplicate else 202, **_accepted(outcome).model_dump()
+        )
+    status = 409 if isinstance(outcome, Conflict) else 503
+    return BatchItem(
+        index=index, status=status, event_id=str(outcome.event_id), detail=str(outcome)
+    )
+
+
+def _unavailable(settings: Any, outcome: NotRecorded) -> JSONResponse:
+    return JSONResponse(
+        Problem(
+            detail=f"the event was not recorded: {outcome.reason}; retry with the same event_id",
+            event_id=str(outcome.event_id),
+        ).model_dump(exclude_none=True),
+        status_code=503,
+        headers={"Retry-After": str(settings.retry_after_s)},
+    )
+
+
+def _problem(
+    status: int,
+    detail: str,
+    errors: list[dict[str, Any]] | None = None,
+    event_id: UUID | None = None,
+) -> JSONResponse:
+    problem = Problem(detail=detail, errors=errors, event_id=event_id and str(event_id))
+    return JSONResponse(problem.model_dump(exclude_none=True), status_code=status)

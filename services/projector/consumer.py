@@ -78,7 +78,12 @@ class ProjectorLoop:
                     timeout_ms=s.poll_timeout_ms, max_records=s.max_batch
                 )
                 records = [
-                    LogRecord(tp.partition, message.offset, message.value or b"")
+                    LogRecord(
+                        tp.partition,
+                        message.offset,
+                        message.value or b"",
+                        tuple(message.headers or ()),
+                    )
                     for tp, messages in batch.items()
                     for message in messages
                 ]

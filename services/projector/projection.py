@@ -21,6 +21,7 @@ from services.projector.dialect import insert, least_greatest
 from services.projector.items import index_items, rebuild_items
 from services.projector.schema import consumer_positions, events, talks
 from shared.events import REPORT_TYPES, Event, parse_recorded, subject_of
+from shared.upcasting import upcast_value, version_of
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,7 @@ class LogRecord:
     partition: int
     offset: int
     value: bytes
+    headers: tuple[tuple[str, bytes], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +130,7 @@ def _decode(records: Sequence[LogRecord]) -> tuple[list[tuple[LogRecord, Event]]
     rejected = 0
     for record in records:
         try:
-            event = parse_recorded(record.value)
+            event = parse_recorded(upcast_value(record.value, version_of(record.headers)))
         except ValueError as exc:  # pydantic's ValidationError is a ValueError
             rejected += 1
             log.error(

@@ -99,3 +99,75 @@ consumer_positions = sa.Table(
     sa.Column("next_offset", sa.BigInteger(), nullable=False),
     sa.Column("updated_at", Timestamp, nullable=False),
 )
+
+#: Push subscriptions (webhooks): which events of ``topic`` to POST to ``url``, signed with
+#: ``secret``. ``status`` is ``active`` or ``paused`` (after too many failures in a row).
+subscriptions = sa.Table(
+    "subscriptions",
+    metadata,
+    sa.Column("id", sa.Uuid(), primary_key=True),
+    sa.Column("topic", sa.String(249), nullable=False),
+    sa.Column("url", sa.String(2000), nullable=False),
+    sa.Column("filter", Json, nullable=False),
+    sa.Column("secret", sa.String(200), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("consecutive_failures", sa.Integer(), nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("paused_at", Timestamp, nullable=True),
+    sa.Index("ix_subscriptions_topic", "topic", "created_at"),
+)
+
+#: The webhook outbox and delivery log: one row per (subscription, event), written by the
+#: worker's consumer with its positions; ``pending`` until ``delivered`` (or ``failed`` while
+#: the subscription is paused). Rows of one talks are delivered in (partition, offset) order.
+webhook_deliveries = sa.Table(
+    "webhook_deliveries",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True),
+    sa.Column(
+        "subscription_id",
+        sa.Uuid(),
+        sa.ForeignKey("subscriptions.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("event_id", sa.Uuid(), nullable=False),
+    sa.Column("talks_id", sa.String(64), nullable=False),
+    sa.Column("event_type", sa.String(64), nullable=False),
+    sa.Column("partition", sa.Integer(), nullable=False),
+    sa.Column("offset", sa.BigInteger(), nullable=False),
+    sa.Column("body", sa.LargeBinary(), nullable=False),
+    sa.Column("headers", Json, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer(), nullable=False),
+    sa.Column("failures", sa.Integer(), nullable=False),
+    sa.Column("last_status_code", sa.Integer(), nullable=True),
+    sa.Column("last_error", sa.Text(), nullable=True),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("next_attempt_at", Timestamp, nullable=False),
+    sa.Column("last_attempt_at", Timestamp, nullable=True),
+    sa.Column("delivered_at", Timestamp, nullable=True),
+    sa.Column("leased_until", Timestamp, nullable=True),  # a worker is sending it until then
+    sa.UniqueConstraint("subscription_id", "event_id"),
+    sa.Index("ix_webhook_deliveries_log", "subscription_id", "id"),
+    sa.Index(
+        "ix_webhook_deliveries_undelivered",
+        "subscription_id",
+        "talks_id",
+        "partition",
+        "offset",
+        postgresql_where=sa.text("status <> 'delivered'"),
+        sqlite_where=sa.text("status <> 'delivered'"),
+    ),
+)
+
+#: What the ingest acknowledged, by event id, forever (services/ingest/receipts.py).
+ingest_receipts = sa.Table(
+    "ingest_receipts",
+    metadata,
+    sa.Column("event_id", sa.Uuid(), primary_key=True),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("recorded_at", Timestamp, nullable=False),
+    sa.Column("claimed_at", Timestamp, nullable=False),
+    sa.Column("partition", sa.Integer(), nullable=True),
+    sa.Column("offset", sa.BigInteger(), nullable=True),
+)

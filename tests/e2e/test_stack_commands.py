@@ -39,7 +39,9 @@ def pids_of(stack_dir: Path) -> dict[str, int]:
 
 def test_stack_up_serves_a_round_and_stack_down_leaves_nothing(tmp_path: Path) -> None:
     stack_dir = ROOT / ".parley" / f"test-stack-{uuid.uuid4().hex[:6]}"
-    ports = {name: free_port() for name in ("API", "INGEST", "PROJECTOR", "KAFKA", "PG")}
+    ports = {
+        name: free_port() for name in ("API", "INGEST", "PROJECTOR", "WEBHOOKS", "KAFKA", "PG")
+    }
     env = {**os.environ, "PARLEY_STACK_DIR": str(stack_dir)}
     env |= {f"PARLEY_{name}_PORT": str(port) for name, port in ports.items()}
     try:
@@ -49,7 +51,7 @@ def test_stack_up_serves_a_round_and_stack_down_leaves_nothing(tmp_path: Path) -
         assert up.returncode == 0, up.stderr[-3000:]
         assert f"http://127.0.0.1:{ports['API']}" in up.stderr
         pids = pids_of(stack_dir)
-        assert {"ingest", "projector", "api", "kafka", "postgres"} <= set(pids)
+        assert {"ingest", "projector", "api", "webhooks", "kafka", "postgres"} <= set(pids)
         assert all(alive(pid) for pid in pids.values())
 
         again = subprocess.run(

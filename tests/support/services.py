@@ -1,4 +1,4 @@
-"""The three services as real processes, as a user would run them."""
+"""The services as real processes, as a user would run them."""
 
 from __future__ import annotations
 

@@ -22,6 +22,7 @@ from services.cli.source import parse_lines
 from services.cli.summary import Summary
 from services.ingest.app import create_app
 from services.ingest.publisher import PublisherUnavailable, Receipt
+from services.ingest.receipts import MemoryReceipts
 from services.ingest.settings import IngestSettings
 from shared.events import parse_recorded
 from tests.support.services import free_port
@@ -64,7 +65,7 @@ class MemoryLog:
 @contextlib.asynccontextmanager
 async def ingest(log: MemoryLog, **settings: Any) -> AsyncIterator[httpx.ASGITransport]:
     """The ingest app, its lifespan running, as an httpx transport."""
-    app = create_app(IngestSettings(**settings), lambda _: log)
+    app = create_app(IngestSettings(**settings), lambda _: log, lambda _: MemoryReceipts())
     async with app.router.lifespan_context(app) as state:
 
         async def with_state(scope: Any, receive: Any, send: Any) -> None:

@@ -35,7 +35,7 @@ def test_headers_carry_the_attributes_and_both_times() -> None:
         "ce_source": "urn:parley:ingest",
         "ce_subject": "abu-dhabi",
         "ce_time": "2026-02-03T08:00:00Z",
-        "ce_dataschema": "/v1/schemas/strike.reported",
+        "ce_dataschema": "https://parley.example/schemas/strike.reported.v1.json",
         "ce_occurredat": "2026-01-31/2026-02-02",
         "ce_occurredearliest": "2026-01-31T00:00:00Z",
         "ce_occurredlatest": "2026-02-02T23:59:59.999999Z",

@@ -30,15 +30,16 @@ DOCKERIGNORE = REPO_ROOT / ".dockerignore"
 
 IMAGE_TAG = "parley:local"
 # Services built from the repo's Dockerfile.
-APP_SERVICES = ("migrate", "ingest", "projector", "api")
+APP_SERVICES = ("migrate", "ingest", "projector", "api", "webhooks")
 # Services expected to keep running (migrate is a one-shot job).
-LONG_RUNNING_SERVICES = ("kafka", "postgres", "ingest", "projector", "api")
-HTTP_PORTS = {"api": 8000, "ingest": 8001, "projector": 8002}
+LONG_RUNNING_SERVICES = ("kafka", "postgres", "ingest", "projector", "api", "webhooks")
+HTTP_PORTS = {"api": 8000, "ingest": 8001, "projector": 8002, "webhooks": 8003}
 COMMANDS = {
     "migrate": ["python", "-m", "services.projector", "migrate"],
     "ingest": ["python", "-m", "services.ingest"],
     "projector": ["python", "-m", "services.projector"],
     "api": ["python", "-m", "services.api"],
+    "webhooks": ["python", "-m", "services.webhooks"],
 }
 COMMON_ENV = {
     "PARLEY_KAFKA_BOOTSTRAP_SERVERS": "kafka:9092",
@@ -55,6 +56,11 @@ EXPECTED_DEPENDS_ON = {
         "migrate": "service_completed_successfully",
     },
     "api": {
+        "kafka": "service_healthy",
+        "postgres": "service_healthy",
+        "migrate": "service_completed_successfully",
+    },
+    "webhooks": {
         "kafka": "service_healthy",
         "postgres": "service_healthy",
         "migrate": "service_completed_successfully",
@@ -279,7 +285,15 @@ def test_schema_rejects_a_broken_copy(
 
 @pytest.mark.unit
 def test_expected_services_exist(services: dict[str, Any]) -> None:
-    assert set(services) == {"kafka", "postgres", "migrate", "ingest", "projector", "api"}
+    assert set(services) == {
+        "kafka",
+        "postgres",
+        "migrate",
+        "ingest",
+        "projector",
+        "api",
+        "webhooks",
+    }
 
 
 @pytest.mark.unit
@@ -460,7 +474,12 @@ def test_run_modules_exist_in_the_repo(services: dict[str, Any]) -> None:
     for keyword, args in _dockerfile_instructions():
         if keyword in {"CMD", "ENTRYPOINT"}:
             modules.update(_python_modules(_exec_form(args)))
-    assert modules == {"services.api", "services.ingest", "services.projector"}
+    assert modules == {
+        "services.api",
+        "services.ingest",
+        "services.projector",
+        "services.webhooks",
+    }
 
     missing = []
     for module in sorted(modules):

@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 
 from services.ingest.app import create_app
 from services.ingest.publisher import PublisherUnavailable, Receipt
+from services.ingest.receipts import MemoryReceipts
 from services.ingest.settings import IngestSettings
 from shared.events import parse_recorded
 from tests.unit.test_events import ROUND_OPENED
@@ -46,7 +47,9 @@ def log() -> MemoryLog:
 
 @pytest.fixture
 def client(log: MemoryLog) -> Iterator[TestClient]:
-    with TestClient(create_app(IngestSettings(), lambda _: log)) as client:
+    with TestClient(
+        create_app(IngestSettings(), lambda _: log, lambda _: MemoryReceipts())
+    ) as client:
         yield client
 
 
@@ -54,7 +57,8 @@ def test_an_event_is_recorded_and_keyed_by_its_talks(client: TestClient, log: Me
     response = client.post("/v1/events", content=json.dumps(ROUND_OPENED))
     assert response.status_code == 202, response.text
     body = response.json()
-    assert set(body) == {"event_id", "recorded_at", "partition", "offset"}
+    assert set(body) == {"event_id", "recorded_at", "partition", "offset", "duplicate"}
+    assert body["duplicate"] is False
     [(key, value)] = log.records
     assert key == "abu-dhabi-trilateral"
     recorded = parse_recorded(value)
@@ -105,10 +109,88 @@ def test_the_server_sets_recorded_at(client: TestClient) -> None:
 
 def test_broker_down_is_503_with_retry_after_and_the_event_id(log: MemoryLog) -> None:
     log.up = False
-    with TestClient(create_app(IngestSettings(), lambda _: log)) as client:
+    with TestClient(
+        create_app(IngestSettings(), lambda _: log, lambda _: MemoryReceipts())
+    ) as client:
         response = client.post("/v1/events", content=json.dumps(ROUND_OPENED))
         assert response.status_code == 503
         assert int(response.headers["retry-after"]) > 0
         assert response.json()["event_id"]
         assert client.get("/readyz").status_code == 503
         assert client.get("/healthz").status_code == 200
+
+
+def test_a_retry_of_the_same_event_is_answered_with_the_original_receipt(client, log) -> None:
+    body = {**ROUND_OPENED, "event_id": "7f9c8a52-3b7a-4c4e-9d55-8f1f0a1b2c3d"}
+    first = client.post("/v1/events", content=json.dumps(body))
+    again = client.post("/v1/events", content=json.dumps(body))
+    assert (first.status_code, again.status_code) == (202, 200)
+    assert again.json() == {**first.json(), "duplicate": True}
+    assert len(log.records) == 1
+
+
+def test_the_same_event_id_with_another_body_is_a_conflict(client, log) -> None:
+    body = {**ROUND_OPENED, "event_id": "7f9c8a52-3b7a-4c4e-9d55-8f1f0a1b2c3e"}
+    assert client.post("/v1/events", content=json.dumps(body)).status_code == 202
+    other = {**body, "occurred_at": "2026-02-05"}
+    response = client.post("/v1/events", content=json.dumps(other))
+    assert response.status_code == 409
+    assert response.json()["event_id"] == body["event_id"]
+    assert len(log.records) == 1
+
+
+def test_a_retry_after_a_503_keeps_the_recorded_at_it_was_first_given(log) -> None:
+    receipts = MemoryReceipts()
+    body = {**ROUND_OPENED, "event_id": "7f9c8a52-3b7a-4c4e-9d55-8f1f0a1b2c3f"}
+    with TestClient(create_app(IngestSettings(), lambda _: log, lambda _: receipts)) as client:
+        log.up = False
+        assert client.post("/v1/events", content=json.dumps(body)).status_code == 503
+        log.up = True
+        retried = client.post("/v1/events", content=json.dumps(body))
+    assert retried.status_code == 202
+    [claim] = receipts.claims.values()
+    assert retried.json()["recorded_at"] == claim.recorded_at.isoformat().replace("+00:00", "Z")
+
+
+def test_a_batch_is_all_published_with_a_result_each(client, log) -> None:
+    events = [{**ROUND_OPENED, "data": {"round_id": f"r{i}"}} for i in range(5)]
+    response = client.post("/v1/events:batch", content=json.dumps(events))
+    assert response.status_code == 202, response.text
+    results = response.json()["results"]
+    assert [r["index"] for r in results] == list(range(5))
+    assert all(r["status"] == 202 for r in results)
+    assert [parse_recorded(v).data.round_id for _, v in log.records] == [f"r{i}" for i in range(5)]
+
+
+def test_one_bad_item_fails_the_whole_batch_and_publishes_nothing(client, log) -> None:
+    events = [ROUND_OPENED, {**ROUND_OPENED, "talks_id": "Bad Slug"}, ROUND_OPENED, {"type": "x"}]
+    response = client.post("/v1/events:batch", content=json.dumps(events))
+    assert response.status_code == 422
+    assert {(e["index"], e["field"]) for e in response.json()["errors"]} == {
+        (1, "talks_id"),
+        (3, "type"),
+    }
+    assert log.records == []
+
+
+def test_a_batch_may_not_repeat_an_event_id(client, log) -> None:
+    event = {**ROUND_OPENED, "event_id": "7f9c8a52-3b7a-4c4e-9d55-8f1f0a1b2c40"}
+    response = client.post("/v1/events:batch", content=json.dumps([event, event]))
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["index"] == 1
+    assert log.records == []
+
+
+@pytest.mark.parametrize(
+    ("path", "size"), [("/v1/events", 1024 * 1024 + 1), ("/v1/events:batch", 10 * 1024 * 1024 + 1)]
+)
+def test_too_large_bodies_are_413(client, log, path: str, size: int) -> None:
+    response = client.post(path, content=b" " * size)
+    assert response.status_code == 413
+    assert log.records == []
+
+
+def test_a_batch_must_be_a_non_empty_array(client) -> None:
+    assert client.post("/v1/events:batch", content=b"[]").status_code == 422
+    assert client.post("/v1/events:batch", content=b"{}").status_code == 422
+    assert client.post("/v1/events:batch", content=b"[").status_code == 400

@@ -1,0 +1,1 @@
+"""The webhook worker: pushes the events each subscription asked for to its URL, in order."""

@@ -1,0 +1,113 @@
+"""Composition root of the webhook worker: engine, HTTP client, consumer loop, delivery lanes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+
+import httpx
+import sqlalchemy as sa
+import uvicorn
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.common.database import create_engine
+from services.common.health import health_router
+from services.common.kafka import ensure_topic, probe_kafka
+from services.webhooks.consumer import WebhookLoop
+from services.webhooks.deliverer import HttpDeliverer
+from services.webhooks.lanes import Dispatcher
+from services.webhooks.outbox import Outbox
+from services.webhooks.retries import RetryPolicy
+from services.webhooks.settings import WebhookSettings
+from services.webhooks.store import SqlDeliveryStore
+
+log = logging.getLogger(__name__)
+
+
+def create_health_app(settings: WebhookSettings, engine: AsyncEngine) -> FastAPI:
+    async def database() -> None:
+        async with engine.connect() as conn:
+            await conn.execute(sa.text("SELECT 1"))
+
+    async def kafka() -> None:
+        await probe_kafka(settings.kafka_bootstrap_servers)
+
+    app = FastAPI(title="Parley webhooks", version="0.1.0")
+    app.include_router(health_router(lambda: {"database": database, "kafka": kafka}))
+    return app
+
+
+def retry_policy(settings: WebhookSettings) -> RetryPolicy:
+    return RetryPolicy(
+        max_failures=settings.webhook_max_failures,
+        base_s=settings.webhook_backoff_base_s,
+        max_s=settings.webhook_backoff_max_s,
+    )
+
+
+async def run(settings: WebhookSettings) -> None:
+    """Run the worker until SIGINT/SIGTERM: consumer, delivery lanes, and HTTP for health."""
+    engine = create_engine(settings.database_url, pool_size=10)
+    client = httpx.AsyncClient(
+        timeout=settings.webhook_timeout_s,
+        limits=httpx.Limits(max_connections=settings.webhook_concurrency),
+        headers={"User-Agent": "Parley-Webhooks/0.1"},
+    )
+    dispatcher = Dispatcher(
+        SqlDeliveryStore(engine, settings.topic),
+        HttpDeliverer(client),
+        retry_policy(settings),
+        concurrency=settings.webhook_concurrency,
+        scan_interval_s=settings.webhook_scan_interval_s,
+        lease_s=settings.webhook_timeout_s + 5,  # an attempt cannot outlive its lease
+    )
+    outbox = Outbox(engine, settings.webhook_consumer_group, settings.topic)
+    loop = WebhookLoop(settings, outbox, dispatcher.notify)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_health_app(settings, engine),
+            host=settings.http_host,
+            port=settings.http_port,
+            log_config=None,
+        )
+    )
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+
+    http = asyncio.create_task(server.serve(), name="health-http")
+    consuming = asyncio.create_task(_consume_forever(settings, loop), name="consumer")
+    scanning = asyncio.create_task(dispatcher.run(), name="lanes")
+    await stop.wait()
+    log.info("stopping: finishing the batch and the deliveries in hand")
+    loop.stop()
+    with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+        await asyncio.wait_for(consuming, 30)
+    await dispatcher.stop(timeout_s=settings.webhook_timeout_s + 5)
+    await scanning
+    server.should_exit = True
+    await http
+    await client.aclose()
+    await engine.dispose()
+
+
+async def _consume_forever(settings: WebhookSettings, loop: WebhookLoop) -> None:
+    """Run the loop, reconnecting with back-off while Kafka is unreachable."""
+    delay = 0.5
+    while True:
+        try:
+            await ensure_topic(
+                settings.kafka_bootstrap_servers,
+                settings.topic,
+                settings.topic_partitions,
+                settings.topic_replication_factor,
+            )
+            await loop.run()
+            return
+        except Exception as exc:  # keep the process up: report, back off, seek to stored positions
+            log.error("consumer stopped (%r); restarting in %.1fs", exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
