@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -10,8 +11,13 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from services.projector.migrate import upgrade_to_head
+from tests.support.auth import KEY
 from tests.support.infra import TEST_DIR, Infra, provide_infra
 from tests.support.services import ServiceProcess
+
+# Every service the tests start, and every `parley` command they run, use this key.
+os.environ["PARLEY_BOOTSTRAP_KEY"] = KEY
+os.environ["PARLEY_API_KEY"] = KEY
 
 
 @pytest.fixture(scope="session")

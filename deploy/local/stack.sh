@@ -51,6 +51,11 @@ up() {
   bash "$INFRA" up --dir "$DIR" "${INFRA_PORTS[@]}"
   eval "$(bash "$INFRA" env --dir "$DIR")"
   export PARLEY_KAFKA_BOOTSTRAP_SERVERS PARLEY_DATABASE_URL
+  if [[ -z "${PARLEY_BOOTSTRAP_KEY:-}" ]]; then  # a dev key holding every scope, kept with the data
+    [[ -s "$DIR/bootstrap-key" ]] || "$PY" -c 'import secrets; print("dev-" + secrets.token_urlsafe(24))' >"$DIR/bootstrap-key"
+    PARLEY_BOOTSTRAP_KEY=$(cat "$DIR/bootstrap-key")
+  fi
+  export PARLEY_BOOTSTRAP_KEY
   mkdir -p "$DIR/logs"
   say "migrating the database schema"
   "$PY" -m services.projector migrate
@@ -72,6 +77,8 @@ Parley is running:
   Kafka      $PARLEY_KAFKA_BOOTSTRAP_SERVERS   topic parley.events
   PostgreSQL $PARLEY_DATABASE_URL
   logs       $DIR/logs/  and  $DIR/kafka.log, $DIR/postgres.log
+  dev key     $PARLEY_BOOTSTRAP_KEY   (every scope; send it as 'Authorization: Bearer <key>')
+              export PARLEY_API_KEY=$PARLEY_BOOTSTRAP_KEY   lets 'parley load' use it
 Stop it all with: make stack-down
 MSG
 }

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import sqlalchemy as sa
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from services.api.contract_routes import router as contract_router
 from services.api.routes import router
@@ -16,6 +16,7 @@ from services.api.stream.hub import StreamHub
 from services.api.stream.sse import router as stream_router
 from services.api.subscriptions_routes import router as subscriptions_router
 from services.api.validation import HANDLERS
+from services.common.auth import Keys, require
 from services.common.database import create_engine
 from services.common.health import health_router
 from services.common.kafka import probe_kafka
@@ -34,7 +35,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         await hub.start()
         app.state.engine, app.state.hub = engine, hub
         try:
-            yield {"settings": settings, "engine": engine, "hub": hub}
+            keys = Keys(engine, settings.bootstrap_key)
+            yield {"settings": settings, "engine": engine, "hub": hub, "keys": keys}
         finally:
             await hub.stop()
             await engine.dispose()
@@ -53,10 +55,13 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app = FastAPI(title="Parley API", version="0.1.0", lifespan=lifespan)
     for exception, handler in HANDLERS.items():
         app.add_exception_handler(exception, handler)
-    app.include_router(router)
-    app.include_router(subscriptions_router)
-    app.include_router(contract_router)
-    app.include_router(stream_router)
+    reads = [Depends(require("read"))]  # a no-op unless PARLEY_REQUIRE_READ_KEY is set
+    app.include_router(router, dependencies=reads)
+    app.include_router(
+        subscriptions_router, dependencies=[Depends(require("subscriptions:manage"))]
+    )
+    app.include_router(contract_router, dependencies=reads)
+    app.include_router(stream_router, dependencies=reads)
     app.include_router(
         health_router(lambda: {"database": database, "kafka": kafka, "stream": stream})
     )

@@ -6,10 +6,15 @@ from functools import lru_cache
 
 from pydantic import Field
 
-from services.common.settings import BaseServiceSettings, DatabaseSettings, KafkaSettings
+from services.common.settings import (
+    AuthSettings,
+    BaseServiceSettings,
+    DatabaseSettings,
+    KafkaSettings,
+)
 
 
-class ApiSettings(BaseServiceSettings, KafkaSettings, DatabaseSettings):
+class ApiSettings(BaseServiceSettings, KafkaSettings, DatabaseSettings, AuthSettings):
     http_port: int = 8000
     #: How many events a stream client may fall behind before it is disconnected.
     stream_queue_size: int = Field(default=10_000, ge=10, le=1_000_000)

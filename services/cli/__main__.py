@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from services.cli.keys import add_keys_command, run_keys
 from services.cli.load import DEFAULT_INGEST_URL, load_file
 from services.cli.schemas import DEFAULT_DIR, check_schemas, write_schemas
 
@@ -69,6 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=4,
         help="how many talks to post at once (default: 4)",
     )
+    load.add_argument(
+        "--key",
+        metavar="KEY",
+        default=os.environ.get("PARLEY_API_KEY") or os.environ.get("PARLEY_BOOTSTRAP_KEY"),
+        help="an API key with the scope events:write (default: $PARLEY_API_KEY)",
+    )
     load.add_argument("--quiet", action="store_true", help="do not show the progress")
     schemas = commands.add_parser(
         "schemas",
@@ -83,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_DIR,
         help=f"where the schema files live (default: ./{DEFAULT_DIR})",
     )
+    add_keys_command(commands)
     return parser
 
 
@@ -108,6 +116,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run ``parley`` with ``argv`` (the process's arguments by default); return the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "keys":
+        return run_keys(args)
     if args.command == "schemas":
         run = write_schemas if args.action == "write" else check_schemas
         return run(args.dir, sys.stdout)
@@ -116,7 +126,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return asyncio.run(
-            load_file(args.file, args.ingest, concurrency=args.concurrency, quiet=args.quiet)
+            load_file(
+                args.file,
+                args.ingest,
+                concurrency=args.concurrency,
+                quiet=args.quiet,
+                api_key=args.key,
+            )
         )
     except KeyboardInterrupt:
         print("parley: interrupted; the events sent so far may have been recorded", file=sys.stderr)

@@ -27,6 +27,7 @@ async def load_file(
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
+    api_key: str | None = None,
 ) -> int:
     """Load the file at ``path`` (``-`` for stdin) into the ingest; return the exit code.
 
@@ -46,8 +47,9 @@ async def load_file(
         else Progress(f"loading {'stdin' if path == '-' else path}", len(lines), stderr)
     )
     summary, unreachable = Summary(), None
+    headers = {"authorization": f"Bearer {api_key}"} if api_key else {}
     async with httpx.AsyncClient(
-        base_url=ingest_url, transport=transport, timeout=TIMEOUT
+        base_url=ingest_url, transport=transport, timeout=TIMEOUT, headers=headers
     ) as client:
         try:
             await load_lines(

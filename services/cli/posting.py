@@ -31,6 +31,18 @@ class IngestUnreachable(Exception):
         self.url = url
 
 
+class IngestRefused(IngestUnreachable):
+    """The ingest refused the API key: no line can be recorded with it."""
+
+    def __init__(self, url: str, detail: str) -> None:
+        Exception.__init__(
+            self,
+            f"the ingest at {url} refused the API key ({detail}); give one with the scope "
+            "events:write in --key or $PARLEY_API_KEY (make stack prints one)",
+        )
+        self.url = url
+
+
 async def post_line(
     client: httpx.AsyncClient, line: EventLine, sleep: Sleep = asyncio.sleep
 ) -> Outcome:
@@ -46,6 +58,10 @@ async def post_line(
         except httpx.TransportError as exc:
             why = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             return Rejection(line.number, (f"no answer ({why}); it may have been recorded",))
+        if response.status_code in (401, 403):
+            raise IngestRefused(
+                str(client.base_url).rstrip("/"), str(json_of(response).get("detail", ""))
+            )
         if response.status_code != 503:
             return outcome_of(line, response)
         body = json_of(response)

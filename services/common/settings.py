@@ -26,3 +26,10 @@ class KafkaSettings(ParleySettings):
 
 class DatabaseSettings(ParleySettings):
     database_url: str = "postgresql+asyncpg://parley:parley@127.0.0.1:5433/parley"
+
+
+class AuthSettings(ParleySettings):
+    #: One key holding every scope, never stored (local runs and tests); unset in production.
+    bootstrap_key: str | None = Field(default=None, min_length=16)
+    #: Require a key with the ``read`` scope for reads too.
+    require_read_key: bool = False

@@ -1,4 +1,4 @@
-"""Composition root of the ingest: builds the publisher and the receipts and hands them on."""
+"""Composition root of the ingest: builds the publisher, receipts and keys and hands them on."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.common.auth import Keys
 from services.common.database import create_engine
 from services.common.health import health_router
 from services.ingest.publisher import EventPublisher, KafkaPublisher
@@ -16,28 +18,32 @@ from services.ingest.routes import router
 from services.ingest.settings import IngestSettings, get_settings
 
 
-def _sql_receipts(settings: IngestSettings) -> ReceiptStore:
-    return SqlReceipts(create_engine(settings.database_url, pool_size=10))
-
-
 def create_app(
     settings: IngestSettings | None = None,
     publisher_factory: Callable[[IngestSettings], EventPublisher] = KafkaPublisher,
-    receipts_factory: Callable[[IngestSettings], ReceiptStore] = _sql_receipts,
+    receipts_factory: Callable[[IngestSettings, AsyncEngine], ReceiptStore] = lambda s, e: (
+        SqlReceipts(e)
+    ),
+    keys_factory: Callable[[IngestSettings, AsyncEngine], Keys] = lambda s, e: Keys(
+        e, s.bootstrap_key
+    ),
 ) -> FastAPI:
     """The ingest application; nothing connects until the lifespan starts."""
     settings = settings or get_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
+        engine = create_engine(settings.database_url, pool_size=10)
         publisher = publisher_factory(settings)
-        receipts = receipts_factory(settings)
+        receipts = receipts_factory(settings, engine)
+        keys = keys_factory(settings, engine)
         await publisher.start()
         app.state.publisher, app.state.receipts = publisher, receipts
         try:
-            yield {"settings": settings, "publisher": publisher, "receipts": receipts}
+            yield {"settings": settings, "publisher": publisher, "receipts": receipts, "keys": keys}
         finally:
             await publisher.stop()
+            await engine.dispose()
 
     app = FastAPI(title="Parley ingest", version="0.1.0", lifespan=lifespan)
     app.include_router(router)

@@ -8,14 +8,15 @@ from typing import Any
 from uuid import UUID
 
 import orjson
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 
+from services.common.auth import require
 from services.ingest.recording import Conflict, NotRecorded, Recorded, record_events
 from shared.events import EVENT_ADAPTER, EVENT_TYPES, SUBMISSION, parse_submission
 
-router = APIRouter(prefix="/v1", tags=["events"])
+router = APIRouter(prefix="/v1", tags=["events"], dependencies=[Depends(require("events:write"))])
 
 
 class Accepted(BaseModel):
@@ -81,6 +82,8 @@ def _allowed(err: Any) -> list[str] | None:
 
 RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"model": Problem, "description": "The body is not JSON."},
+    401: {"model": Problem, "description": "No valid API key (`Authorization: Bearer <key>`)."},
+    403: {"model": Problem, "description": "The key lacks the scope `events:write`."},
     409: {"model": Problem, "description": "The event_id was recorded with a different body."},
     413: {"model": Problem, "description": "The body is too large."},
     422: {"model": Problem, "description": "A field is missing or not allowed."},

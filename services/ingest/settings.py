@@ -6,10 +6,15 @@ from functools import lru_cache
 
 from pydantic import Field
 
-from services.common.settings import BaseServiceSettings, DatabaseSettings, KafkaSettings
+from services.common.settings import (
+    AuthSettings,
+    BaseServiceSettings,
+    DatabaseSettings,
+    KafkaSettings,
+)
 
 
-class IngestSettings(BaseServiceSettings, KafkaSettings, DatabaseSettings):
+class IngestSettings(BaseServiceSettings, KafkaSettings, DatabaseSettings, AuthSettings):
     http_port: int = 8001
     produce_timeout_s: float = Field(default=10.0, gt=0, le=120)
     retry_after_s: int = Field(default=5, ge=1, le=600)

@@ -171,3 +171,54 @@ ingest_receipts = sa.Table(
     sa.Column("partition", sa.Integer(), nullable=True),
     sa.Column("offset", sa.BigInteger(), nullable=True),
 )
+
+#: API keys: only a digest of each key is kept (services/common/auth.py).
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("prefix", sa.String(16), primary_key=True),
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("scopes", Json, nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("revoked_at", Timestamp, nullable=True),
+)
+
+#: Records the projector set aside (services/projector/poison.py), each also on the topic
+#: ``<topic>.dlq``: the original record and why. ``status`` is ``open`` until an operator
+#: ``replayed`` it onto the topic or ``skipped`` it. ``headers`` holds ``[name, base64]`` pairs.
+dead_letters = sa.Table(
+    "dead_letters",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True),
+    sa.Column("consumer_group", sa.String(200), nullable=False),
+    sa.Column("topic", sa.String(249), nullable=False),
+    sa.Column("partition", sa.Integer(), nullable=False),
+    sa.Column("offset", sa.BigInteger(), nullable=False),
+    sa.Column("key", sa.LargeBinary(), nullable=True),
+    sa.Column("talks_id", sa.String(64), nullable=True),
+    sa.Column("event_id", sa.Uuid(), nullable=True),
+    sa.Column("error_type", sa.String(32), nullable=False),
+    sa.Column("error", sa.Text(), nullable=False),
+    sa.Column("value", sa.LargeBinary(), nullable=False),
+    sa.Column("headers", Json, nullable=False),
+    sa.Column("dead_at", Timestamp, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("resolved_at", Timestamp, nullable=True),
+    sa.UniqueConstraint("consumer_group", "topic", "partition", "offset"),
+    sa.CheckConstraint("status IN ('open', 'replayed', 'skipped')", name="status"),
+    sa.Index("ix_dead_letters_topic_status", "topic", "status", "id"),
+    sa.Index("ix_dead_letters_talks", "consumer_group", "topic", "talks_id", "status"),
+)
+
+#: Talks whose later records wait behind a dead letter (``PARLEY_POISON_POLICY=pause``);
+#: ``releasing`` while an operator's replay of its letters is on its way through the log.
+parked_talks = sa.Table(
+    "parked_talks",
+    metadata,
+    sa.Column("consumer_group", sa.String(200), primary_key=True),
+    sa.Column("topic", sa.String(249), primary_key=True),
+    sa.Column("talks_id", sa.String(64), primary_key=True),
+    sa.Column("releasing", sa.Boolean(), nullable=False),
+    sa.Column("parked_at", Timestamp, nullable=False),
+)

@@ -9,6 +9,8 @@ import uuid
 import httpx
 import pytest
 
+from tests.support import auth as authed
+
 pytestmark = pytest.mark.e2e
 
 
@@ -25,11 +27,11 @@ def event(talks_id: str, n: int, **extra) -> dict:
 
 def test_retries_and_conflicts(stack, talks_id) -> None:
     body = event(talks_id, 1)
-    first = httpx.post(f"{stack.ingest.url}/v1/events", content=json.dumps(body))
-    retry = httpx.post(f"{stack.ingest.url}/v1/events", content=json.dumps(body))
+    first = authed.post(f"{stack.ingest.url}/v1/events", content=json.dumps(body))
+    retry = authed.post(f"{stack.ingest.url}/v1/events", content=json.dumps(body))
     assert (first.status_code, retry.status_code) == (202, 200)
     assert retry.json() == {**first.json(), "duplicate": True}
-    changed = httpx.post(
+    changed = authed.post(
         f"{stack.ingest.url}/v1/events", content=json.dumps({**body, "occurred_at": "2026-02-05"})
     )
     assert changed.status_code == 409
@@ -37,14 +39,14 @@ def test_retries_and_conflicts(stack, talks_id) -> None:
 
 def test_a_batch_lands_whole_and_once(stack, talks_id) -> None:
     events = [event(talks_id, n) for n in range(1000)]
-    response = httpx.post(
+    response = authed.post(
         f"{stack.ingest.url}/v1/events:batch", content=json.dumps(events), timeout=60
     )
     assert response.status_code == 202, response.text[:500]
     results = response.json()["results"]
     assert [r["event_id"] for r in results] == [e["event_id"] for e in events]
     assert len({(r["partition"], r["offset"]) for r in results}) == 1000
-    again = httpx.post(
+    again = authed.post(
         f"{stack.ingest.url}/v1/events:batch", content=json.dumps(events[:10]), timeout=60
     )
     assert again.status_code == 202 and all(r["duplicate"] for r in again.json()["results"])
@@ -60,7 +62,7 @@ def test_a_batch_lands_whole_and_once(stack, talks_id) -> None:
 
 def test_an_invalid_batch_publishes_nothing(stack, talks_id) -> None:
     events = [event(talks_id, 1), event(talks_id, 2, occurred_at="soon")]
-    response = httpx.post(f"{stack.ingest.url}/v1/events:batch", content=json.dumps(events))
+    response = authed.post(f"{stack.ingest.url}/v1/events:batch", content=json.dumps(events))
     assert response.status_code == 422
     assert response.json()["errors"][0]["index"] == 1
     time.sleep(1)

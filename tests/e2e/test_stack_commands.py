@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support import auth as authed
 from tests.support.infra import INFRA_SCRIPT, ROOT
 from tests.support.services import free_port
 
@@ -67,7 +68,7 @@ def test_stack_up_serves_a_round_and_stack_down_leaves_nothing(tmp_path: Path) -
             "occurred_at": "2026-02-04",
             "data": {"round_id": "r2", "venue": {"city": "Abu Dhabi", "country": "ARE"}},
         }
-        posted = httpx.post(
+        posted = authed.post(
             f"http://127.0.0.1:{ports['INGEST']}/v1/events", content=json.dumps(event)
         )
         assert posted.status_code == 202, posted.text

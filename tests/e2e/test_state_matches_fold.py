@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from shared.events import parse_submission, stamp
 from shared.state import fold
+from tests.support.auth import AUTH
 from tests.support.builders import end_of
 from tests.support.strategies import DAYS, histories
 
@@ -23,7 +24,7 @@ pytestmark = pytest.mark.e2e
 def post_all(ingest: str, talks_id: str, events: list) -> list:
     """Post the events as a client would; return them as the server recorded them."""
     recorded = []
-    with httpx.Client(base_url=ingest, timeout=30) as client:
+    with httpx.Client(headers=AUTH, base_url=ingest, timeout=30) as client:
         for event in events:
             body = event.model_dump(mode="json", exclude_none=True, exclude={"recorded_at"})
             body["talks_id"] = talks_id

@@ -13,6 +13,7 @@ from aiokafka import AIOKafkaProducer
 
 from shared.cloudevents import headers_for
 from shared.events import EVENT_ADAPTER, stamp, to_json
+from tests.support.auth import AUTH
 from tests.support.infra import TEST_DIR
 from tests.support.services import ServiceProcess
 from tests.support.sse import SseClient
@@ -31,7 +32,7 @@ def opened(talks_id: str, n: int) -> dict:
 
 
 async def post_all(ingest: str, events: list[dict], delay_s: float = 0) -> None:
-    async with httpx.AsyncClient(base_url=ingest, timeout=30) as client:
+    async with httpx.AsyncClient(headers=AUTH, base_url=ingest, timeout=30) as client:
         for event in events:
             response = await client.post("/v1/events", content=json.dumps(event))
             assert response.status_code == 202, response.text

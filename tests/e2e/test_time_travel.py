@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
+from tests.support import auth as authed
 from tests.support.example import example_events
 
 pytestmark = pytest.mark.e2e
@@ -20,7 +21,7 @@ class Talks:
         self.ingest, self.api, self.talks_id = stack.ingest.url, stack.api.url, talks_id
 
     def post(self, event: dict) -> dict:
-        response = httpx.post(f"{self.ingest}/v1/events", content=json.dumps(event))
+        response = authed.post(f"{self.ingest}/v1/events", content=json.dumps(event))
         assert response.status_code == 202, response.text
         return response.json()
 

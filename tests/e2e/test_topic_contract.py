@@ -20,6 +20,7 @@ from aiokafka.structs import ConsumerRecord
 from jsonschema import Draft202012Validator
 
 from shared.events import EVENT_TYPES, Event, as_dict
+from tests.support.auth import AUTH
 from tests.unit.test_schemas import SCHEMAS, one_event_of_each_type
 
 pytestmark = pytest.mark.e2e
@@ -47,7 +48,7 @@ HEADERS = {
 def posted(stack) -> list[Event]:
     """One event of every type, posted to the ingest; the reports are about the first one."""
     events = one_event_of_each_type(f"contract-{uuid.uuid4().hex[:12]}")
-    with httpx.Client(base_url=stack.ingest.url, timeout=30) as client:
+    with httpx.Client(headers=AUTH, base_url=stack.ingest.url, timeout=30) as client:
         for event in events:
             body = {k: v for k, v in as_dict(event).items() if k != "recorded_at"}
             response = client.post("/v1/events", content=json.dumps(body))
@@ -113,7 +114,7 @@ async def test_every_record_keeps_the_contract(stack, posted: list[Event]) -> No
 
 
 def test_the_api_serves_what_is_committed(stack) -> None:
-    with httpx.Client(base_url=stack.api.url, timeout=10) as client:
+    with httpx.Client(headers=AUTH, base_url=stack.api.url, timeout=10) as client:
         listed = client.get("/v1/schemas").json()["schemas"]
         assert sorted(s["type"] for s in listed) == sorted(EVENT_TYPES)
         for entry in listed:

@@ -15,6 +15,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from services.common.kafka import topic_partitions
 from services.projector.schema import events, item_versions, talks
+from tests.support import auth as authed
+from tests.support.auth import AUTH
 from tests.support.infra import TEST_DIR
 from tests.support.polling import eventually
 from tests.support.services import ServiceProcess, free_port
@@ -65,7 +67,7 @@ async def end_offsets(stack) -> dict[int, int]:
 
 
 def test_a_posted_round_shows_in_the_state(stack, talks_id) -> None:
-    response = httpx.post(
+    response = authed.post(
         f"{stack.ingest.url}/v1/events", content=json.dumps(round_opened(talks_id))
     )
     assert response.status_code == 202, response.text
@@ -81,7 +83,7 @@ def test_a_posted_round_shows_in_the_state(stack, talks_id) -> None:
 
 
 def test_a_closing_round_moves_on(stack, talks_id) -> None:
-    post = lambda body: httpx.post(f"{stack.ingest.url}/v1/events", content=json.dumps(body))  # noqa: E731
+    post = lambda body: authed.post(f"{stack.ingest.url}/v1/events", content=json.dumps(body))  # noqa: E731
     assert post(round_opened(talks_id)).status_code == 202
     closed = {
         "type": "round.closed",
@@ -104,7 +106,7 @@ def test_unknown_talks_is_404(stack) -> None:
 
 async def test_bad_input_is_refused_and_publishes_nothing(stack, talks_id) -> None:
     before = await end_offsets(stack)
-    async with httpx.AsyncClient(base_url=stack.ingest.url) as client:
+    async with httpx.AsyncClient(headers=AUTH, base_url=stack.ingest.url) as client:
         malformed = await client.post("/v1/events", content=b'{"type": "round.opened", ')
         missing = round_opened(talks_id)
         del missing["data"]["round_id"]
@@ -125,7 +127,9 @@ def test_without_a_broker_the_ingest_answers_503(stack, talks_id) -> None:
     lonely = ServiceProcess("ingest", env, TEST_DIR / "logs").start()
     try:
         lonely.wait_until("/healthz")
-        response = httpx.post(f"{lonely.url}/v1/events", content=json.dumps(round_opened(talks_id)))
+        response = authed.post(
+            f"{lonely.url}/v1/events", content=json.dumps(round_opened(talks_id))
+        )
         assert response.status_code == 503
         assert int(response.headers["Retry-After"]) >= 1
         assert uuid.UUID(response.json()["event_id"])
@@ -139,7 +143,7 @@ async def test_projector_killed_mid_stream_applies_every_event_once(stack, engin
     """kill -9 the projector while it works through a backlog; restart; count every event."""
     total = 1500
     stack.projector.kill()  # build a backlog for it to be killed in the middle of
-    async with httpx.AsyncClient(base_url=stack.ingest.url, timeout=30) as client:
+    async with httpx.AsyncClient(headers=AUTH, base_url=stack.ingest.url, timeout=30) as client:
         semaphore = asyncio.Semaphore(32)
 
         async def post(i: int) -> str:

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from tests.support import auth as authed
 from tests.support.services import free_port
 
 pytestmark = pytest.mark.e2e
@@ -134,7 +134,7 @@ def subscribe(stack, receiver: Receiver) -> Iterator[Callable[..., dict[str, Any
     def register(hook: str, **filter_: Any) -> dict[str, Any]:
         secret = f"secret-{uuid.uuid4().hex}"
         receiver.secrets[hook] = secret
-        response = httpx.post(
+        response = authed.post(
             f"{stack.api.url}/v1/subscriptions",
             json={"url": receiver.url(hook), "filter": filter_, "secret": secret},
         )
@@ -145,7 +145,7 @@ def subscribe(stack, receiver: Receiver) -> Iterator[Callable[..., dict[str, Any
 
     yield register
     for subscription_id in created:
-        httpx.delete(f"{stack.api.url}/v1/subscriptions/{subscription_id}")
+        authed.delete(f"{stack.api.url}/v1/subscriptions/{subscription_id}")
 
 
 def event(type_: str, talks_id: str, n: int) -> dict[str, Any]:
@@ -167,7 +167,7 @@ def event(type_: str, talks_id: str, n: int) -> dict[str, Any]:
 
 
 def post(stack, body: dict[str, Any]) -> dict[str, Any]:
-    response = httpx.post(f"{stack.ingest.url}/v1/events", json=body)
+    response = authed.post(f"{stack.ingest.url}/v1/events", json=body)
     assert response.status_code == 202, response.text
     return response.json()
 
@@ -183,7 +183,7 @@ def wait_until(check: Callable[[], bool], timeout_s: float = 30.0, what: str = "
 
 def deliveries(stack, subscription_id: str, **params: Any) -> list[dict[str, Any]]:
     url = f"{stack.api.url}/v1/subscriptions/{subscription_id}/deliveries"
-    response = httpx.get(url, params=params)
+    response = authed.get(url, params=params)
     assert response.status_code == 200, response.text
     return response.json()["items"]
 
@@ -252,11 +252,11 @@ def test_every_event_arrives_signed_and_in_order_per_talks(stack, receiver, subs
     assert {(d["status"], d["talks_id"], d["last_status_code"]) for d in log} == {
         ("delivered", one, 204)
     }
-    listed = httpx.get(f"{stack.api.url}/v1/subscriptions").json()["subscriptions"]
+    listed = authed.get(f"{stack.api.url}/v1/subscriptions").json()["subscriptions"]
     assert {sub_one["id"], sub_two["id"]} <= {s["id"] for s in listed}
 
-    assert httpx.delete(f"{stack.api.url}/v1/subscriptions/{sub_two['id']}").status_code == 204
-    assert httpx.get(f"{stack.api.url}/v1/subscriptions/{sub_two['id']}").status_code == 404
+    assert authed.delete(f"{stack.api.url}/v1/subscriptions/{sub_two['id']}").status_code == 204
+    assert authed.get(f"{stack.api.url}/v1/subscriptions/{sub_two['id']}").status_code == 404
     post(stack, event("round.opened", two, 99))
     last_one = post(stack, event("round.opened", one, 99))
     wait_until(lambda: last_one["event_id"] in first_arrivals(receiver.of("one")))
@@ -309,7 +309,7 @@ def test_events_published_while_the_receiver_is_down_arrive_in_order_when_it_is_
     assert {d["status"] for d in log} == {"delivered"}
     late = {e for t in talks for e in posted[t][3:]}
     assert any(d["attempts"] > 1 for d in log if d["event_id"] in late)
-    state = httpx.get(f"{stack.api.url}/v1/subscriptions/{sub['id']}").json()
+    state = authed.get(f"{stack.api.url}/v1/subscriptions/{sub['id']}").json()
     assert state["status"] == "active" and state["consecutive_failures"] == 0
 
 
@@ -322,8 +322,8 @@ def test_a_receiver_that_keeps_failing_gets_paused_and_resume_delivers(
     url = f"{stack.api.url}/v1/subscriptions/{sub['id']}"
     ids = [post(stack, event("position.stated", talks_id, n))["event_id"] for n in range(3)]
 
-    wait_until(lambda: httpx.get(url).json()["status"] == "paused", what="paused")
-    paused = httpx.get(url).json()
+    wait_until(lambda: authed.get(url).json()["status"] == "paused", what="paused")
+    paused = authed.get(url).json()
     assert paused["paused_at"] is not None
     assert paused["consecutive_failures"] == MAX_FAILURES
     tried = receiver.of("failing")
@@ -337,14 +337,14 @@ def test_a_receiver_that_keeps_failing_gets_paused_and_resume_delivers(
     time.sleep(1.0)
     assert len(receiver.of("failing")) == MAX_FAILURES  # paused: nothing more is tried
 
-    page = httpx.get(f"{url}/deliveries", params={"limit": 2}).json()
+    page = authed.get(f"{url}/deliveries", params={"limit": 2}).json()
     assert [d["event_id"] for d in page["items"]] == [ids[2], ids[1]]
-    rest = httpx.get(f"{url}/deliveries", params={"limit": 2, "cursor": page["next_cursor"]})
+    rest = authed.get(f"{url}/deliveries", params={"limit": 2, "cursor": page["next_cursor"]})
     assert [d["event_id"] for d in rest.json()["items"]] == [ids[0]]
     assert rest.json()["next_cursor"] is None
 
     receiver.status = 204
-    resumed = httpx.post(f"{url}/resume")
+    resumed = authed.post(f"{url}/resume")
     assert resumed.status_code == 200 and resumed.json()["status"] == "active"
     wait_until(lambda: len(receiver.of("failing")) == MAX_FAILURES + 3, what="resumed delivery")
     after = receiver.of("failing")[MAX_FAILURES:]
@@ -363,12 +363,12 @@ def test_a_bad_subscription_is_refused_naming_the_field(stack) -> None:
         "filter.types.0": {**good, "filter": {"types": ["round.exploded"]}},
     }
     for field, body in cases.items():
-        response = httpx.post(url, json=body)
+        response = authed.post(url, json=body)
         assert response.status_code == 422, response.text
         assert [e["field"] for e in response.json()["errors"]] == [field]
-    assert httpx.post(url, content=b'{"url": ').status_code == 400
+    assert authed.post(url, content=b'{"url": ').status_code == 400
     missing = f"{url}/{uuid.uuid4()}"
-    assert httpx.get(missing).status_code == 404
-    assert httpx.delete(missing).status_code == 404
-    assert httpx.post(f"{missing}/resume").status_code == 404
-    assert httpx.get(f"{missing}/deliveries").status_code == 404
+    assert authed.get(missing).status_code == 404
+    assert authed.delete(missing).status_code == 404
+    assert authed.post(f"{missing}/resume").status_code == 404
+    assert authed.get(f"{missing}/deliveries").status_code == 404

@@ -25,6 +25,7 @@ from services.ingest.publisher import PublisherUnavailable, Receipt
 from services.ingest.receipts import MemoryReceipts
 from services.ingest.settings import IngestSettings
 from shared.events import parse_recorded
+from tests.support.auth import AUTH, KEY
 from tests.support.services import free_port
 
 pytestmark = pytest.mark.unit
@@ -65,7 +66,7 @@ class MemoryLog:
 @contextlib.asynccontextmanager
 async def ingest(log: MemoryLog, **settings: Any) -> AsyncIterator[httpx.ASGITransport]:
     """The ingest app, its lifespan running, as an httpx transport."""
-    app = create_app(IngestSettings(**settings), lambda _: log, lambda _: MemoryReceipts())
+    app = create_app(IngestSettings(**settings), lambda _: log, lambda s, e: MemoryReceipts())
     async with app.router.lifespan_context(app) as state:
 
         async def with_state(scope: Any, receive: Any, send: Any) -> None:
@@ -80,7 +81,7 @@ async def ingest_client(log: MemoryLog, **settings: Any) -> AsyncIterator[httpx.
     """An httpx client of the ingest app."""
     async with (
         ingest(log, **settings) as transport,
-        httpx.AsyncClient(transport=transport, base_url="http://ingest") as client,
+        httpx.AsyncClient(transport=transport, base_url="http://ingest", headers=AUTH) as client,
     ):
         yield client
 
@@ -123,7 +124,13 @@ async def test_a_mixed_file_is_summarised_by_line_and_each_talks_keeps_file_orde
     log, out, err = MemoryLog(), io.StringIO(), io.StringIO()
     async with ingest(log) as transport:
         code = await load_file(
-            str(path), "http://ingest", concurrency=3, stdout=out, stderr=err, transport=transport
+            str(path),
+            "http://ingest",
+            concurrency=3,
+            stdout=out,
+            stderr=err,
+            transport=transport,
+            api_key=KEY,
         )
 
     assert code == 1
@@ -191,7 +198,9 @@ async def test_duplicates_and_conflicts_are_counted_from_the_answers() -> None:
 
     lines = parse_lines(json.dumps(event("talks-a", r)).encode() for r in ("r1", "r2", "r3"))
     transport = httpx.MockTransport(answer)
-    async with httpx.AsyncClient(transport=transport, base_url="http://ingest") as client:
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://ingest", headers=AUTH
+    ) as client:
         summary = await load_lines(lines, client, Summary())
 
     assert summary.report().splitlines() == [
@@ -205,7 +214,13 @@ async def test_a_clean_file_exits_0_and_quiet_shows_no_progress(tmp_path: Path) 
     log, out, err = MemoryLog(), io.StringIO(), io.StringIO()
     async with ingest(log) as transport:
         code = await load_file(
-            str(path), "http://ingest", quiet=True, stdout=out, stderr=err, transport=transport
+            str(path),
+            "http://ingest",
+            quiet=True,
+            stdout=out,
+            stderr=err,
+            transport=transport,
+            api_key=KEY,
         )
     assert (code, out.getvalue(), err.getvalue()) == (
         0,
@@ -271,3 +286,15 @@ def test_on_a_terminal_the_progress_is_redrawn_in_place() -> None:
     assert stream.getvalue() == (
         "\rloading x.jsonl: 1/120 events (1%)\x1b[K\rloading x.jsonl: 37/120 events (31%)\x1b[K\n"
     )
+
+
+async def test_a_refused_key_stops_the_load_with_a_clear_message(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "ok.jsonl", event("talks-a", "r1"), event("talks-b", "r1"))
+    log, out, err = MemoryLog(), io.StringIO(), io.StringIO()
+    async with ingest(log) as transport:
+        code = await load_file(
+            str(path), "http://ingest", stdout=out, stderr=err, transport=transport, api_key="wrong"
+        )
+    assert code == 2
+    assert "refused the API key" in err.getvalue()
+    assert log.records == []

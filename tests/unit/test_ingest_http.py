@@ -11,6 +11,7 @@ from services.ingest.publisher import PublisherUnavailable, Receipt
 from services.ingest.receipts import MemoryReceipts
 from services.ingest.settings import IngestSettings
 from shared.events import parse_recorded
+from tests.support.auth import AUTH, KEY
 from tests.unit.test_events import ROUND_OPENED
 
 pytestmark = pytest.mark.unit
@@ -48,7 +49,7 @@ def log() -> MemoryLog:
 @pytest.fixture
 def client(log: MemoryLog) -> Iterator[TestClient]:
     with TestClient(
-        create_app(IngestSettings(), lambda _: log, lambda _: MemoryReceipts())
+        create_app(IngestSettings(), lambda _: log, lambda s, e: MemoryReceipts()), headers=AUTH
     ) as client:
         yield client
 
@@ -110,7 +111,7 @@ def test_the_server_sets_recorded_at(client: TestClient) -> None:
 def test_broker_down_is_503_with_retry_after_and_the_event_id(log: MemoryLog) -> None:
     log.up = False
     with TestClient(
-        create_app(IngestSettings(), lambda _: log, lambda _: MemoryReceipts())
+        create_app(IngestSettings(), lambda _: log, lambda s, e: MemoryReceipts()), headers=AUTH
     ) as client:
         response = client.post("/v1/events", content=json.dumps(ROUND_OPENED))
         assert response.status_code == 503
@@ -142,7 +143,9 @@ def test_the_same_event_id_with_another_body_is_a_conflict(client, log) -> None:
 def test_a_retry_after_a_503_keeps_the_recorded_at_it_was_first_given(log) -> None:
     receipts = MemoryReceipts()
     body = {**ROUND_OPENED, "event_id": "7f9c8a52-3b7a-4c4e-9d55-8f1f0a1b2c3f"}
-    with TestClient(create_app(IngestSettings(), lambda _: log, lambda _: receipts)) as client:
+    with TestClient(
+        create_app(IngestSettings(), lambda _: log, lambda s, e: receipts), headers=AUTH
+    ) as client:
         log.up = False
         assert client.post("/v1/events", content=json.dumps(body)).status_code == 503
         log.up = True
@@ -194,3 +197,37 @@ def test_a_batch_must_be_a_non_empty_array(client) -> None:
     assert client.post("/v1/events:batch", content=b"[]").status_code == 422
     assert client.post("/v1/events:batch", content=b"{}").status_code == 422
     assert client.post("/v1/events:batch", content=b"[").status_code == 400
+
+
+class ReadOnlyKeys:
+    async def scopes(self, key: str) -> frozenset[str]:
+        return frozenset({"read"}) if key == "reader" else frozenset()
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ({}, 401),
+        ({"Authorization": "Bearer nonsense"}, 401),
+        ({"Authorization": "Bearer reader"}, 403),
+    ],
+)
+def test_writes_need_a_key_with_the_scope(log, headers: dict, status: int) -> None:
+    app = create_app(
+        IngestSettings(), lambda _: log, lambda s, e: MemoryReceipts(), lambda s, e: ReadOnlyKeys()
+    )
+    with TestClient(app) as client:
+        response = client.post("/v1/events", content=json.dumps(ROUND_OPENED), headers=headers)
+        batch = client.post("/v1/events:batch", content=json.dumps([ROUND_OPENED]), headers=headers)
+    assert (response.status_code, batch.status_code) == (status, status)
+    assert response.json()["detail"]
+    assert log.records == []
+    if status == 401:
+        assert response.headers["www-authenticate"] == "Bearer"
+
+
+def test_the_bootstrap_key_holds_every_scope(log) -> None:
+    settings = IngestSettings(bootstrap_key=KEY)
+    with TestClient(create_app(settings, lambda _: log, lambda s, e: MemoryReceipts())) as client:
+        response = client.post("/v1/events", content=json.dumps(ROUND_OPENED), headers=AUTH)
+    assert response.status_code == 202
