@@ -1,14 +1,43 @@
-"""Logging set-up shared by the services' entrypoints."""
+"""Logging set-up shared by the services' entrypoints: one JSON object per line on stderr.
 
+Fields: ``time``, ``level``, ``logger``, ``message``, and whatever a call passes in
+``extra`` (``event_id``, ``talks_id``, ``traceparent``, ...). ``PARLEY_LOG_FORMAT=text``
+gives plain lines for reading by eye.
+"""
+
+from __future__ import annotations
+
+import json
 import logging
+import os
 import sys
+from datetime import UTC, datetime
+
+_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+
+
+class JsonFormatter(logging.Formatter):
+    """A log record as one line of JSON, with its ``extra`` fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat().replace("+00:00", "Z"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        line.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line, default=str)
 
 
 def configure_logging(level: str) -> None:
-    """Timestamped lines on stderr at ``level``; aiokafka's chatter kept at warnings."""
-    logging.basicConfig(
-        level=level.upper(),
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    """JSON lines on stderr at ``level``; aiokafka's chatter kept at warnings."""
+    handler = logging.StreamHandler(sys.stderr)
+    if os.environ.get("PARLEY_LOG_FORMAT", "json") == "text":
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    else:
+        handler.setFormatter(JsonFormatter())
+    logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
