@@ -16,6 +16,7 @@ from services.api.stream.hub import StreamHub
 from services.api.stream.sse import router as stream_router
 from services.api.subscriptions_routes import router as subscriptions_router
 from services.api.validation import HANDLERS
+from services.api.web_routes import router as web_router
 from services.common.auth import Keys, require
 from services.common.database import create_engine
 from services.common.health import health_router
@@ -65,4 +66,5 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.include_router(
         health_router(lambda: {"database": database, "kafka": kafka, "stream": stream})
     )
+    app.include_router(web_router)  # the timeline page at / and /ui: public, no key
     return app
