@@ -21,6 +21,7 @@ from services.common.auth import Keys, require
 from services.common.database import create_engine
 from services.common.health import health_router
 from services.common.kafka import probe_kafka
+from services.common.metrics import instrument
 
 
 def create_app(settings: ApiSettings | None = None) -> FastAPI:
@@ -67,4 +68,5 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         health_router(lambda: {"database": database, "kafka": kafka, "stream": stream})
     )
     app.include_router(web_router)  # the timeline page at / and /ui: public, no key
+    instrument(app, "api")
     return app

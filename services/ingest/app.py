@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.common.auth import Keys
 from services.common.database import create_engine
 from services.common.health import health_router
+from services.common.metrics import instrument
 from services.ingest.publisher import EventPublisher, KafkaPublisher
 from services.ingest.receipts import ReceiptStore, SqlReceipts
 from services.ingest.routes import router
@@ -52,4 +53,5 @@ def create_app(
             lambda: {"kafka": app.state.publisher.ping, "database": app.state.receipts.ping}
         )
     )
+    instrument(app, "ingest")
     return app

@@ -5,16 +5,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from dataclasses import dataclass
 from typing import Protocol
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
+from prometheus_client import Histogram
 
 from services.common.kafka import ensure_topic, probe_kafka
 from services.ingest.settings import IngestSettings
 
 log = logging.getLogger(__name__)
+
+PRODUCE_SECONDS = Histogram(
+    "parley_ingest_produce_seconds",
+    "Time from handing an event to the producer to the broker's acknowledgement (acks=all).",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +112,7 @@ class KafkaPublisher:
         producer = self._producer
         if producer is None:
             raise PublisherUnavailable("not connected to Kafka yet")
+        started = time.perf_counter()
         try:
             metadata = await asyncio.wait_for(
                 producer.send_and_wait(
@@ -113,6 +122,7 @@ class KafkaPublisher:
             )
         except (KafkaError, TimeoutError) as exc:
             raise PublisherUnavailable(f"Kafka did not acknowledge: {exc!r}") from exc
+        PRODUCE_SECONDS.observe(time.perf_counter() - started)
         return Receipt(partition=metadata.partition, offset=metadata.offset)
 
     async def ping(self) -> None:

@@ -13,12 +13,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
+from prometheus_client import Counter
+
 from services.ingest.publisher import EventPublisher, PublisherUnavailable, Receipt
 from services.ingest.receipts import Claim, ReceiptStore
 from shared.cloudevents import headers_for
 from shared.events import Event, stamp, to_json
 
 Clock = Callable[[], datetime]
+
+EVENTS = Counter(
+    "parley_ingest_events_total",
+    "Events submitted to the ingest, by outcome: recorded, duplicate, conflict, unavailable.",
+    ["outcome"],
+)
 
 
 def utc_now() -> datetime:
@@ -101,4 +109,11 @@ async def record_events(
             )
             outcome = Recorded(claim.event_id, recorded_at, outcome.partition, outcome.offset)
         results.append(outcome)
+        EVENTS.labels(_outcome_name(outcome)).inc()
     return results
+
+
+def _outcome_name(outcome: Recorded | NotRecorded | Conflict) -> str:
+    if isinstance(outcome, Recorded):
+        return "duplicate" if outcome.duplicate else "recorded"
+    return "conflict" if isinstance(outcome, Conflict) else "unavailable"

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.common.database import create_engine
 from services.common.health import health_router
 from services.common.kafka import ensure_topic, probe_kafka
+from services.common.metrics import instrument
 from services.webhooks.consumer import WebhookLoop
 from services.webhooks.deliverer import HttpDeliverer
 from services.webhooks.lanes import Dispatcher
@@ -37,6 +38,7 @@ def create_health_app(settings: WebhookSettings, engine: AsyncEngine) -> FastAPI
 
     app = FastAPI(title="Parley webhooks", version="0.1.0")
     app.include_router(health_router(lambda: {"database": database, "kafka": kafka}))
+    instrument(app, "webhooks")
     return app
 
 

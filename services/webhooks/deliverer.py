@@ -5,11 +5,18 @@ from __future__ import annotations
 from typing import Protocol
 
 import httpx
+from prometheus_client import Counter
 
 from services.webhooks.deliveries import DueDelivery, Outcome
 from services.webhooks.signing import delivery_headers
 
 _MAX_ERROR = 500
+
+DELIVERIES = Counter(
+    "parley_webhook_deliveries_total",
+    "Webhook delivery attempts, by outcome: delivered or failed.",
+    ["outcome"],
+)
 
 
 class Deliverer(Protocol):
@@ -41,9 +48,12 @@ class HttpDeliverer:
                 delivery.url, content=delivery.body, headers=headers, follow_redirects=False
             )
         except httpx.HTTPError as exc:
+            DELIVERIES.labels("failed").inc()
             return Outcome(ok=False, error=f"{type(exc).__name__}: {exc}"[:_MAX_ERROR])
         if response.is_success:
+            DELIVERIES.labels("delivered").inc()
             return Outcome(ok=True, status_code=response.status_code)
+        DELIVERIES.labels("failed").inc()
         text = response.text.strip()
         error = f"HTTP {response.status_code}" + (f": {text}" if text else "")
         return Outcome(ok=False, status_code=response.status_code, error=error[:_MAX_ERROR])

@@ -16,11 +16,14 @@ from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
+from prometheus_client import Gauge
 
 from services.api.stream.positions import Position
 from services.common.kafka import topic_partitions
 
 log = logging.getLogger(__name__)
+
+CLIENTS = Gauge("parley_stream_clients", "Clients connected to /v1/stream in this process.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,10 +112,12 @@ class StreamHub:
         """A new queue of live records, and the position from which it will receive them."""
         subscriber = Subscriber(queue_size or self._queue_size)
         self._subscribers.add(subscriber)
+        CLIENTS.set(len(self._subscribers))
         return subscriber, self.position
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
         self._subscribers.discard(subscriber)
+        CLIENTS.set(len(self._subscribers))
 
     async def _run(self) -> None:
         delay = 0.5
