@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from fastapi import Depends, FastAPI
 
+from services.api.admin_routes import router as admin_router
 from services.api.contract_routes import router as contract_router
 from services.api.routes import router
 from services.api.settings import ApiSettings, get_settings
@@ -64,6 +65,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     )
     app.include_router(contract_router, dependencies=reads)
     app.include_router(stream_router, dependencies=reads)
+    app.include_router(admin_router, dependencies=[Depends(require("admin"))])
     app.include_router(
         health_router(lambda: {"database": database, "kafka": kafka, "stream": stream})
     )

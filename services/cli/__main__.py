@@ -9,8 +9,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from services.cli.deadletters import add_dead_letters_command, run_dead_letters
 from services.cli.keys import add_keys_command, run_keys
 from services.cli.load import DEFAULT_INGEST_URL, load_file
+from services.cli.rebuild import add_projections_command, run_projections
 from services.cli.schemas import DEFAULT_DIR, check_schemas, write_schemas
 
 EPILOG = """\
@@ -91,6 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"where the schema files live (default: ./{DEFAULT_DIR})",
     )
     add_keys_command(commands)
+    add_dead_letters_command(commands)
+    add_projections_command(commands)
     return parser
 
 
@@ -118,6 +122,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "keys":
         return run_keys(args)
+    if args.command == "dead-letters":
+        return run_dead_letters(args)
+    if args.command == "projections":
+        return run_projections(args)
     if args.command == "schemas":
         run = write_schemas if args.action == "write" else check_schemas
         return run(args.dir, sys.stdout)

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from typing import Any
 
 import sqlalchemy as sa
 import uvicorn
@@ -14,15 +15,20 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common.database import create_engine
 from services.common.health import health_router
-from services.common.kafka import ensure_topic, probe_kafka
+from services.common.kafka import probe_kafka
 from services.projector.consumer import ProjectorLoop
+from services.projector.deadletters import DeadLetterBox
+from services.projector.dlq import KafkaDeadLetterQueue, ensure_topics
+from services.projector.letters import counts
 from services.projector.projection import Projection
 from services.projector.settings import ProjectorSettings
 
 log = logging.getLogger(__name__)
 
 
-def create_health_app(settings: ProjectorSettings, engine: AsyncEngine) -> FastAPI:
+def create_health_app(
+    settings: ProjectorSettings, engine: AsyncEngine, projection: Projection
+) -> FastAPI:
     async def database() -> None:
         async with engine.connect() as conn:
             await conn.execute(sa.text("SELECT 1"))
@@ -32,16 +38,41 @@ def create_health_app(settings: ProjectorSettings, engine: AsyncEngine) -> FastA
 
     app = FastAPI(title="Parley projector", version="0.1.0")
     app.include_router(health_router(lambda: {"database": database, "kafka": kafka}))
+
+    @app.get("/status", tags=["health"])
+    async def status() -> dict[str, Any]:
+        """Dead letters open and set aside since start, parked talks, consumed positions."""
+        return {
+            "consumer_group": settings.consumer_group,
+            "topic": settings.topic,
+            "dead_letter_topic": settings.dead_letter_topic,
+            "poison_policy": settings.poison_policy,
+            "dead_lettered_since_start": projection.dead_lettered,
+            **await counts(engine, settings.consumer_group, settings.topic),
+            "positions": {str(p): o for p, o in sorted((await projection.positions()).items())},
+        }
+
     return app
 
 
 async def run(settings: ProjectorSettings) -> None:
     """Run the projector until SIGINT/SIGTERM: the consumer loop, and HTTP for health."""
     engine = create_engine(settings.database_url, pool_size=5)
-    loop = ProjectorLoop(settings, Projection(engine, settings.consumer_group, settings.topic))
+    queue = KafkaDeadLetterQueue(
+        settings.kafka_bootstrap_servers, settings.dead_letter_topic, settings.topic
+    )
+    projection = Projection(
+        engine,
+        settings.consumer_group,
+        settings.topic,
+        dead_letters=DeadLetterBox(
+            settings.consumer_group, settings.topic, queue, settings.poison_policy
+        ),
+    )
+    loop = ProjectorLoop(settings, projection)
     server = uvicorn.Server(
         uvicorn.Config(
-            create_health_app(settings, engine),
+            create_health_app(settings, engine, projection),
             host=settings.http_host,
             port=settings.http_port,
             log_config=None,
@@ -53,7 +84,7 @@ async def run(settings: ProjectorSettings) -> None:
         asyncio.get_running_loop().add_signal_handler(sig, stop.set)
 
     http = asyncio.create_task(server.serve(), name="health-http")
-    consuming = asyncio.create_task(_consume_forever(settings, loop), name="consumer")
+    consuming = asyncio.create_task(_consume_forever(settings, loop, queue), name="consumer")
     await stop.wait()
     log.info("stopping: finishing the batch in hand")
     loop.stop()
@@ -64,18 +95,19 @@ async def run(settings: ProjectorSettings) -> None:
     await engine.dispose()
 
 
-async def _consume_forever(settings: ProjectorSettings, loop: ProjectorLoop) -> None:
+async def _consume_forever(
+    settings: ProjectorSettings, loop: ProjectorLoop, queue: KafkaDeadLetterQueue
+) -> None:
     """Run the loop, reconnecting with back-off while Kafka is unreachable."""
     delay = 0.5
     while True:
         try:
-            await ensure_topic(
-                settings.kafka_bootstrap_servers,
-                settings.topic,
-                settings.topic_partitions,
-                settings.topic_replication_factor,
-            )
-            await loop.run()
+            await ensure_topics(settings)
+            await queue.start()
+            try:
+                await loop.run()
+            finally:
+                await queue.stop()
             return
         except Exception as exc:  # keep the process up: report, back off, seek to stored positions
             log.error("consumer stopped (%r); restarting in %.1fs", exc, delay)

@@ -15,7 +15,8 @@ from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import KafkaError
 from aiokafka.structs import OffsetAndMetadata
 
-from services.projector.projection import LogRecord, Projection
+from services.projector.projection import Projection
+from services.projector.records import LogRecord
 from services.projector.settings import ProjectorSettings
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,7 @@ class ProjectorLoop:
                         message.offset,
                         message.value or b"",
                         tuple(message.headers or ()),
+                        message.key,
                     )
                     for tp, messages in batch.items()
                     for message in messages

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.projector.dialect import insert
-from services.projector.schema import events, item_events, item_versions
+from services.projector.tables import LIVE, Tables
 from shared.events import Event, parse_recorded, subject_of
 from shared.state import Item, ItemKey, Position, StrikeState, family_keys, item_history
 
@@ -37,11 +37,14 @@ def tags_of(item: Item) -> list[str]:
     return []
 
 
-async def _families(conn: AsyncConnection, ids: Iterable[UUID]) -> dict[UUID, list[Event]]:
+async def _families(
+    conn: AsyncConnection, ids: Iterable[UUID], tables: Tables
+) -> dict[UUID, list[Event]]:
     """For each substantive event id: the event (if archived) and every report about it."""
     wanted = sorted(set(ids))
     if not wanted:
         return {}
+    events = tables.events
     rows = await conn.execute(
         sa.select(events.c.event_id, events.c.target_event_id, events.c.payload).where(
             sa.or_(events.c.event_id.in_(wanted), events.c.target_event_id.in_(wanted))
@@ -53,10 +56,13 @@ async def _families(conn: AsyncConnection, ids: Iterable[UUID]) -> dict[UUID, li
     return families
 
 
-async def index_items(conn: AsyncConnection, new_events: Sequence[Event]) -> set[TalksItem]:
+async def index_items(
+    conn: AsyncConnection, new_events: Sequence[Event], tables: Tables = LIVE
+) -> set[TalksItem]:
     """Record which items the new events' families are about; return every touched item."""
     subjects = {subject_of(e) for e in new_events}
-    families = await _families(conn, subjects)
+    families = await _families(conn, subjects, tables)
+    item_events = tables.item_events
     rows: list[dict[str, Any]] = []
     for subject, family in families.items():
         talks_id = next((e.talks_id for e in family if e.event_id == subject), None)
@@ -75,10 +81,13 @@ async def index_items(conn: AsyncConnection, new_events: Sequence[Event]) -> set
     return {(row.talks_id, ItemKey(row.kind, row.item_key)) for row in touched}
 
 
-async def rebuild_items(conn: AsyncConnection, touched: set[TalksItem]) -> int:
+async def rebuild_items(
+    conn: AsyncConnection, touched: set[TalksItem], tables: Tables = LIVE
+) -> int:
     """Recompute the history of every touched item; return the number of versions written."""
     if not touched:
         return 0
+    item_events, item_versions = tables.item_events, tables.item_versions
     keys = sorted((talks_id, key.kind, key.key) for talks_id, key in touched)
     members = await conn.execute(
         sa.select(
@@ -93,7 +102,7 @@ async def rebuild_items(conn: AsyncConnection, touched: set[TalksItem]) -> int:
     by_item: dict[TalksItem, set[UUID]] = defaultdict(set)
     for row in members:
         by_item[(row.talks_id, ItemKey(row.kind, row.item_key))].add(row.event_id)
-    families = await _families(conn, {i for ids in by_item.values() for i in ids})
+    families = await _families(conn, {i for ids in by_item.values() for i in ids}, tables)
     await conn.execute(
         sa.delete(item_versions).where(
             sa.tuple_(item_versions.c.talks_id, item_versions.c.kind, item_versions.c.item_key).in_(

@@ -15,4 +15,4 @@ def upgrade_to_head(database_url: str) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["database_url"] = database_url
-    command.upgrade(config, "heads")
+    command.upgrade(config, "head")

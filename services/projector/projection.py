@@ -1,211 +1,210 @@
 """Applying a batch of log records to the database in one transaction.
 
-The archive, the item read models and the consumed position per partition change together
-or not at all. Records below the stored position are replays (a restart, a rebalance, a
-zombie consumer) and are skipped; an ``event_id`` already in the archive (a producer retry
-that left the event on the topic twice) changes nothing but the position.
+The archive, the item read models, the dead letters and the consumed position per partition
+change together or not at all. Records below the stored position are replays (a restart, a
+rebalance, a zombie consumer) and are skipped; an ``event_id`` already in the archive (a
+producer retry that left the event on the topic twice) changes nothing but the position.
+
+Poison (see poison.py) does not hold the log up. A batch is applied whole, in a savepoint;
+if that raises, it is applied again record by record, each in a savepoint of its own, and
+the records that fail are dead-lettered (deadletters.py) while the others are applied. The
+dead letters are on the dead-letter topic before the position moves past them.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from services.projector.dialect import insert, least_greatest
+from services.projector.archive import archive, count_talks
+from services.projector.deadletters import DeadLetterBox
 from services.projector.items import index_items, rebuild_items
-from services.projector.schema import consumer_positions, events, talks
-from shared.events import REPORT_TYPES, Event, parse_recorded, subject_of
-from shared.upcasting import upcast_value, version_of
+from services.projector.poison import PARKED, DeadLetter, decode, is_poison
+from services.projector.positions import lock_positions, read_positions, store_positions
+from services.projector.records import LogRecord
+from services.projector.tables import LIVE, Tables
+from services.projector.triage import Apply, Park, ParkChanges, Triage
+from shared.events import Event
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True, slots=True)
-class LogRecord:
-    """One record as the log delivered it."""
-
-    partition: int
-    offset: int
-    value: bytes
-    headers: tuple[tuple[str, bytes], ...] = ()
+__all__ = ["BatchResult", "LogRecord", "Projection"]
 
 
 @dataclass(frozen=True, slots=True)
 class BatchResult:
     applied: int = 0
     duplicates: int = 0
-    replays: int = 0
-    rejected: int = 0
+    replays: int = 0  # below the stored position, or dead-lettered before
+    rejected: int = 0  # dead-lettered now: poison, or parked behind it
+    parked: int = 0  # of which parked
+    versions: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    letters: list[DeadLetter]
+    changes: ParkChanges
+    applied: int = 0
     versions: int = 0
 
 
 class Projection:
-    """The read models of one consumer group, kept by applying batches of records."""
+    """The read models of one consumer group, kept by applying batches of records.
 
-    def __init__(self, engine: AsyncEngine, consumer_group: str, topic: str) -> None:
+    ``tables`` are the live read models unless a rebuild points the projection at its
+    shadows; ``dead_letters`` says where poison goes (by default: the table only).
+    """
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        consumer_group: str,
+        topic: str,
+        *,
+        tables: Tables = LIVE,
+        dead_letters: DeadLetterBox | None = None,
+    ) -> None:
         self._engine = engine
         self._group = consumer_group
         self._topic = topic
+        self.tables = tables
+        self.dead_letters = dead_letters or DeadLetterBox(consumer_group, topic)
+        #: Records dead-lettered since this object was made (the metric, until there are metrics).
+        self.dead_lettered = 0
 
     async def positions(self) -> dict[int, int]:
         """The next offset to consume for every partition this group has applied records of."""
         async with self._engine.connect() as conn:
-            result = await conn.execute(
-                sa.select(consumer_positions.c.partition, consumer_positions.c.next_offset).where(
-                    consumer_positions.c.consumer_group == self._group,
-                    consumer_positions.c.topic == self._topic,
-                )
-            )
-            return {row.partition: row.next_offset for row in result}
+            return await read_positions(conn, self._group, self._topic)
 
     async def apply(self, records: Sequence[LogRecord]) -> BatchResult:
         """Apply ``records`` (in log order per partition) atomically with their positions."""
         if not records:
             return BatchResult()
         async with self._engine.begin() as conn:
-            stored = await self._lock_positions(conn, {r.partition for r in records})
-            fresh = [r for r in records if r.offset >= stored.get(r.partition, 0)]
-            decoded, rejected = _decode(fresh)
-            new_events = await _archive(conn, decoded)
-            versions = await rebuild_items(conn, await index_items(conn, new_events))
-            await _count_talks(conn, new_events)
-            await self._advance(conn, fresh)
-        return BatchResult(
-            applied=len(new_events),
-            duplicates=len(fresh) - rejected - len(new_events),
-            replays=len(records) - len(fresh),
-            rejected=rejected,
-            versions=versions,
-        )
+            return await self.apply_in(conn, records)
 
-    async def _lock_positions(self, conn: AsyncConnection, partitions: set[int]) -> dict[int, int]:
-        c = consumer_positions.c
-        result = await conn.execute(
-            sa.select(c.partition, c.next_offset)
-            .where(c.consumer_group == self._group, c.topic == self._topic)
-            .where(c.partition.in_(sorted(partitions)))
-            .with_for_update()
+    async def apply_in(self, conn: AsyncConnection, records: Sequence[LogRecord]) -> BatchResult:
+        """Apply ``records`` inside the caller's transaction (a rebuild's switch uses it)."""
+        if not records:
+            return BatchResult()
+        stored = await lock_positions(
+            conn, self._group, self._topic, {r.partition for r in records}
         )
-        return {row.partition: row.next_offset for row in result}
-
-    async def _advance(self, conn: AsyncConnection, fresh: Sequence[LogRecord]) -> None:
+        fresh = [r for r in records if r.offset >= stored.get(r.partition, 0)]
+        seen = await self.dead_letters.seen(conn, fresh)
+        todo = [(r, decode(r)) for r in fresh if (r.partition, r.offset) not in seen]
+        talks = {d.talks_id for _, d in todo if d.talks_id is not None}
+        outcome = await self._project(conn, todo, await self.dead_letters.parks(conn, talks))
+        for letter in outcome.letters:
+            log.log(
+                logging.INFO if letter.error_type == PARKED else logging.ERROR,
+                "dead-lettered partition %d offset %d (%s): %s",
+                letter.record.partition,
+                letter.record.offset,
+                letter.error_type,
+                letter.error,
+            )
+        await self.dead_letters.file(conn, outcome.letters, outcome.changes)
         last: dict[int, int] = {}
         for record in fresh:
-            last[record.partition] = max(last.get(record.partition, -1), record.offset)
-        if not last:
-            return
-        now = datetime.now(UTC)
-        rows = [
-            {
-                "consumer_group": self._group,
-                "topic": self._topic,
-                "partition": partition,
-                "next_offset": offset + 1,
-                "updated_at": now,
-            }
-            for partition, offset in sorted(last.items())
-        ]
-        stmt = insert(conn, consumer_positions)
-        await conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["consumer_group", "topic", "partition"],
-                set_={
-                    "next_offset": stmt.excluded.next_offset,
-                    "updated_at": stmt.excluded.updated_at,
-                },
-            ),
-            rows,
+            last[record.partition] = max(last.get(record.partition, 0), record.offset + 1)
+        await store_positions(conn, self._group, self._topic, last)
+        self.dead_lettered += len(outcome.letters)
+        return BatchResult(
+            applied=outcome.applied,
+            duplicates=len(todo) - len(outcome.letters) - outcome.applied,
+            replays=len(records) - len(todo),
+            rejected=len(outcome.letters),
+            parked=sum(1 for letter in outcome.letters if letter.error_type == PARKED),
+            versions=outcome.versions,
         )
+
+    async def _project(
+        self,
+        conn: AsyncConnection,
+        todo: Sequence[tuple[LogRecord, Event | DeadLetter]],
+        parks: Mapping[str, Park],
+    ) -> _Outcome:
+        """Apply the batch whole; should it raise poison, apply it record by record."""
+        triage = Triage(self.dead_letters.policy, parks)
+        steps: list[Apply | DeadLetter] = []
+        for record, decoded in todo:
+            step = triage.route(record, decoded)
+            if isinstance(step, Apply):
+                triage.applied(step)  # as if it succeeded; if not, the triage starts over
+            steps.append(step)
+        try:
+            async with conn.begin_nested():
+                applied, versions = await self._apply_events(
+                    conn, [s for s in steps if isinstance(s, Apply)]
+                )
+        except Exception as exc:
+            if not is_poison(exc):
+                raise
+            log.warning("a batch of %d records failed (%s): applying one by one", len(todo), exc)
+            return await self._one_by_one(conn, todo, parks)
+        letters = [s for s in steps if isinstance(s, DeadLetter)]
+        return _Outcome(letters, triage.changes(), applied, versions)
+
+    async def _one_by_one(
+        self,
+        conn: AsyncConnection,
+        todo: Sequence[tuple[LogRecord, Event | DeadLetter]],
+        parks: Mapping[str, Park],
+    ) -> _Outcome:
+        triage = Triage(self.dead_letters.policy, parks)
+        letters: list[DeadLetter] = []
+        applied = versions = 0
+        for record, decoded in todo:
+            step = triage.route(record, decoded)
+            if isinstance(step, DeadLetter):
+                letters.append(step)
+                continue
+            try:
+                async with conn.begin_nested():
+                    n, v = await self._apply_events(conn, [step])
+            except Exception as exc:
+                if not is_poison(exc):
+                    raise
+                letters.append(triage.failed(step, exc))
+                continue
+            triage.applied(step)
+            applied, versions = applied + n, versions + v
+        return _Outcome(letters, triage.changes(), applied, versions)
+
+    async def _apply_events(self, conn: AsyncConnection, steps: Sequence[Apply]) -> tuple[int, int]:
+        """Archive the events and rebuild the items they touch; return (new events, versions)."""
+        seen: set[object] = set()
+        unique = []
+        for step in steps:
+            if step.event.event_id not in seen:
+                seen.add(step.event.event_id)
+                unique.append(step)
+        new_events = await archive(conn, unique, self.tables)
+        touched = await index_items(conn, new_events, self.tables)
+        versions = await rebuild_items(conn, touched, self.tables)
+        await count_talks(conn, new_events, self.tables)
+        return len(new_events), versions
 
 
 def _decode(records: Sequence[LogRecord]) -> tuple[list[tuple[LogRecord, Event]], int]:
+    """The records' events (the first copy of each ``event_id``) and how many are poison.
+
+    A summary of :func:`decode` over a batch, as the upcasting tests read it.
+    """
     decoded: list[tuple[LogRecord, Event]] = []
     seen: set[object] = set()
     rejected = 0
     for record in records:
-        try:
-            event = parse_recorded(upcast_value(record.value, version_of(record.headers)))
-        except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        event = decode(record)
+        if isinstance(event, DeadLetter):
             rejected += 1
-            log.error(
-                "skipping undecodable record at partition %d offset %d: %s",
-                record.partition,
-                record.offset,
-                exc,
-            )
-            continue
-        if event.event_id in seen:
-            continue
-        seen.add(event.event_id)
-        decoded.append((record, event))
+        elif event.event_id not in seen:
+            seen.add(event.event_id)
+            decoded.append((record, event))
     return decoded, rejected
-
-
-async def _archive(conn: AsyncConnection, decoded: list[tuple[LogRecord, Event]]) -> list[Event]:
-    """Insert into the archive; return the events that were not there yet, in log order."""
-    if not decoded:
-        return []
-    rows = []
-    for record, event in decoded:
-        occurrence = event.occurrence
-        rows.append(
-            {
-                "event_id": event.event_id,
-                "talks_id": event.talks_id,
-                "type": event.type,
-                "occurred_at": occurrence.text,
-                "occurred_earliest": occurrence.earliest,
-                "occurred_latest": occurrence.latest,
-                "recorded_at": event.recorded_at,
-                "partition": record.partition,
-                "offset": record.offset,
-                "payload": event.model_dump(mode="json", exclude_none=True),
-                "target_event_id": None if event.type not in REPORT_TYPES else subject_of(event),
-            }
-        )
-    stmt = insert(conn, events).on_conflict_do_nothing(index_elements=["event_id"])
-    result = await conn.execute(stmt.returning(events.c.event_id), rows)
-    inserted = set(result.scalars())
-    return [event for _, event in decoded if event.event_id in inserted]
-
-
-async def _count_talks(conn: AsyncConnection, new_events: Sequence[Event]) -> None:
-    if not new_events:
-        return
-    summary: dict[str, dict[str, Any]] = {}
-    for event in new_events:
-        row = summary.setdefault(
-            event.talks_id,
-            {
-                "talks_id": event.talks_id,
-                "event_count": 0,
-                "first_recorded_at": event.recorded_at,
-                "last_recorded_at": event.recorded_at,
-            },
-        )
-        row["event_count"] += 1
-        row["first_recorded_at"] = min(row["first_recorded_at"], event.recorded_at)
-        row["last_recorded_at"] = max(row["last_recorded_at"], event.recorded_at)
-    stmt = insert(conn, talks)
-    least, greatest = least_greatest(conn)
-    await conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["talks_id"],
-            set_={
-                "event_count": talks.c.event_count + stmt.excluded.event_count,
-                "first_recorded_at": least(
-                    talks.c.first_recorded_at, stmt.excluded.first_recorded_at
-                ),
-                "last_recorded_at": greatest(
-                    talks.c.last_recorded_at, stmt.excluded.last_recorded_at
-                ),
-            },
-        ),
-        list(summary.values()),
-    )

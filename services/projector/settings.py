@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import Field
 
@@ -12,8 +13,18 @@ from services.common.settings import BaseServiceSettings, DatabaseSettings, Kafk
 class ProjectorSettings(BaseServiceSettings, KafkaSettings, DatabaseSettings):
     http_port: int = 8002
     consumer_group: str = "parley-projector"
-    max_batch: int = Field(default=1000, ge=1, le=100_000)
+    #: Records per transaction; larger batches make the IN lists of items.py too deep.
+    max_batch: int = Field(default=1000, ge=1, le=2000)
     poll_timeout_ms: int = Field(default=200, ge=1, le=60_000)
+    #: Where poison records go; ``<topic>.dlq`` when unset.
+    dlq_topic: str | None = None
+    #: ``skip``: a dead letter holds nothing back. ``pause``: the later records of its talks
+    #: wait (as dead letters ``parked``) until it is replayed or skipped.
+    poison_policy: Literal["skip", "pause"] = "skip"
+
+    @property
+    def dead_letter_topic(self) -> str:
+        return self.dlq_topic or f"{self.topic}.dlq"
 
 
 @lru_cache

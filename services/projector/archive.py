@@ -1,0 +1,81 @@
+"""Writing new events: the archive (each event once) and the per-talks counts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.projector.dialect import insert, least_greatest
+from services.projector.tables import Tables
+from services.projector.triage import Apply
+from shared.events import REPORT_TYPES, Event, subject_of
+
+
+async def archive(conn: AsyncConnection, steps: Sequence[Apply], tables: Tables) -> list[Event]:
+    """Insert into the archive; return the events that were not there yet, in log order."""
+    if not steps:
+        return []
+    rows = []
+    for step in steps:
+        record, event = step.record, step.event
+        occurrence = event.occurrence
+        rows.append(
+            {
+                "event_id": event.event_id,
+                "talks_id": event.talks_id,
+                "type": event.type,
+                "occurred_at": occurrence.text,
+                "occurred_earliest": occurrence.earliest,
+                "occurred_latest": occurrence.latest,
+                "recorded_at": event.recorded_at,
+                "partition": record.partition,
+                "offset": record.offset,
+                "payload": event.model_dump(mode="json", exclude_none=True),
+                "target_event_id": None if event.type not in REPORT_TYPES else subject_of(event),
+            }
+        )
+    events = tables.events
+    stmt = insert(conn, events).on_conflict_do_nothing(index_elements=["event_id"])
+    result = await conn.execute(stmt.returning(events.c.event_id), rows)
+    inserted = set(result.scalars())
+    return [step.event for step in steps if step.event.event_id in inserted]
+
+
+async def count_talks(conn: AsyncConnection, new_events: Sequence[Event], tables: Tables) -> None:
+    """Add the new events to their talks' count and first and last recording times."""
+    if not new_events:
+        return
+    summary: dict[str, dict[str, Any]] = {}
+    for event in new_events:
+        row = summary.setdefault(
+            event.talks_id,
+            {
+                "talks_id": event.talks_id,
+                "event_count": 0,
+                "first_recorded_at": event.recorded_at,
+                "last_recorded_at": event.recorded_at,
+            },
+        )
+        row["event_count"] += 1
+        row["first_recorded_at"] = min(row["first_recorded_at"], event.recorded_at)
+        row["last_recorded_at"] = max(row["last_recorded_at"], event.recorded_at)
+    talks = tables.talks
+    stmt = insert(conn, talks)
+    least, greatest = least_greatest(conn)
+    await conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["talks_id"],
+            set_={
+                "event_count": talks.c.event_count + stmt.excluded.event_count,
+                "first_recorded_at": least(
+                    talks.c.first_recorded_at, stmt.excluded.first_recorded_at
+                ),
+                "last_recorded_at": greatest(
+                    talks.c.last_recorded_at, stmt.excluded.last_recorded_at
+                ),
+            },
+        ),
+        list(summary.values()),
+    )
