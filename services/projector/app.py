@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.common.database import create_engine
 from services.common.health import health_router
 from services.common.kafka import probe_kafka
+from services.common.metrics import instrument
 from services.projector.consumer import ProjectorLoop
 from services.projector.deadletters import DeadLetterBox
 from services.projector.dlq import KafkaDeadLetterQueue, ensure_topics
@@ -38,6 +39,7 @@ def create_health_app(
 
     app = FastAPI(title="Parley projector", version="0.1.0")
     app.include_router(health_router(lambda: {"database": database, "kafka": kafka}))
+    instrument(app, "projector")
 
     @app.get("/status", tags=["health"])
     async def status() -> dict[str, Any]:

@@ -14,12 +14,35 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import KafkaError
 from aiokafka.structs import OffsetAndMetadata
+from prometheus_client import Counter, Gauge
 
-from services.projector.projection import Projection
+from services.projector.projection import BatchResult, Projection
 from services.projector.records import LogRecord
 from services.projector.settings import ProjectorSettings
 
 log = logging.getLogger(__name__)
+
+PROJECTED = Counter(
+    "parley_projector_events_total",
+    "Records handled by the projector, by outcome: applied, duplicate, replay, dead_lettered.",
+    ["outcome"],
+)
+LAG = Gauge(
+    "parley_projector_lag",
+    "Records behind the end of the partition (end offset minus next offset), per partition.",
+    ["partition"],
+)
+
+
+def _observe(consumer: AIOKafkaConsumer, batch: dict, result: BatchResult) -> None:
+    PROJECTED.labels("applied").inc(result.applied)
+    PROJECTED.labels("duplicate").inc(result.duplicates)
+    PROJECTED.labels("replay").inc(result.replays)
+    PROJECTED.labels("dead_lettered").inc(result.rejected)
+    for tp, messages in batch.items():
+        end = consumer.highwater(tp)
+        if end is not None and messages:
+            LAG.labels(str(tp.partition)).set(max(0, end - (messages[-1].offset + 1)))
 
 
 class SeekToStoredPositions(ConsumerRebalanceListener):
@@ -93,6 +116,7 @@ class ProjectorLoop:
                     continue
                 result = await self._projection.apply(records)
                 log.debug("applied batch: %s", result)
+                _observe(consumer, batch, result)
                 await self._commit_to_kafka(consumer, batch)
         finally:
             self.running = False

@@ -199,3 +199,14 @@ async def test_projector_killed_mid_stream_applies_every_event_once(stack, engin
     assert sorted(archived_ids) == sorted(acknowledged)  # every event, none twice
     assert counted == total
     assert sorted(in_rounds) == sorted(acknowledged)
+
+
+def test_every_service_serves_metrics(stack) -> None:
+    """Prometheus text on /metrics; the projector reports what it applied and its lag."""
+    for service in (stack.ingest, stack.projector, stack.api):
+        response = httpx.get(f"{service.url}/metrics")
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/plain")
+    projector = httpx.get(f"{stack.projector.url}/metrics").text
+    assert 'parley_projector_events_total{outcome="applied"}' in projector
+    assert "parley_projector_lag{" in projector
