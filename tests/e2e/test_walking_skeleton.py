@@ -15,6 +15,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from services.common.kafka import topic_partitions
 from services.projector.schema import events, item_versions, talks
+from services.projector.schema import events as events_table
 from tests.support import auth as authed
 from tests.support.auth import AUTH
 from tests.support.infra import TEST_DIR
@@ -210,3 +211,64 @@ def test_every_service_serves_metrics(stack) -> None:
     projector = httpx.get(f"{stack.projector.url}/metrics").text
     assert 'parley_projector_events_total{outcome="applied"}' in projector
     assert "parley_projector_lag{" in projector
+
+
+async def wait_for_log(service: ServiceProcess, text: str, timeout_s: float = 60) -> None:
+    async def seen() -> bool:
+        return service.log_path.exists() and text in service.log_path.read_text(errors="replace")
+
+    assert await eventually(seen, timeout_s), (
+        f"{service.name} never logged {text!r}:\n{service.tail()}"
+    )
+
+
+async def test_a_second_projector_joining_and_leaving_applies_everything_once(
+    stack, engine, talks_id
+):
+    """Rebalances: a second projector joins the group mid-load, then is killed."""
+    events = [round_opened(talks_id, round_id=f"r{i % 25}") for i in range(3000)]
+    second = ServiceProcess("projector", stack.env, TEST_DIR / "logs")
+    acknowledged: list[str] = []
+    try:
+        async with httpx.AsyncClient(headers=AUTH, base_url=stack.ingest.url, timeout=60) as client:
+            for n, start in enumerate(range(0, len(events), 500)):
+                response = await client.post(
+                    "/v1/events:batch", content=json.dumps(events[start : start + 500])
+                )
+                assert response.status_code == 202, response.text[:300]
+                acknowledged += [r["event_id"] for r in response.json()["results"]]
+                if n == 1:
+                    second.start()  # joins the group: partitions move
+                    await wait_for_log(second, "assigned partitions")
+                if n == 4:
+                    second.kill()  # leaves without a word: partitions move back
+    finally:
+        second.kill()
+
+    async def count(query) -> int:
+        async with engine.connect() as conn:
+            return await conn.scalar(query) or 0
+
+    archived = (
+        sa.select(sa.func.count())
+        .select_from(events_table)
+        .where(events_table.c.talks_id == talks_id)
+    )
+
+    async def caught_up() -> bool:
+        return await count(archived) >= len(acknowledged)
+
+    assert await eventually(caught_up, timeout_s=90), (
+        f"{await count(archived)} of {len(acknowledged)}"
+    )
+    v = item_versions.c
+    current_events = sa.select(sa.func.count()).where(
+        v.talks_id == talks_id, v.kind == "event", v.known_to.is_(None)
+    )
+    counted = sa.select(talks.c.event_count).where(talks.c.talks_id == talks_id)
+    assert len(set(acknowledged)) == len(events)
+    assert (await count(archived), await count(current_events), await count(counted)) == (
+        3000,
+        3000,
+        3000,
+    )
