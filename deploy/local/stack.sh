@@ -67,10 +67,16 @@ up() {
     say "started $name (pid $(cat "$(pidfile "$name")"), log $DIR/logs/$name.log)"
   done
   for name in "${SERVICES[@]}"; do wait_ready "$name"; done
+  if [[ "${PARLEY_EXAMPLE:-1}" == 1 && ! -f "$DIR/example-loaded" ]]; then
+    say "first start: loading examples/abu-dhabi-2026.jsonl (PARLEY_EXAMPLE=0 skips it)"
+    PARLEY_API_KEY=$PARLEY_BOOTSTRAP_KEY "$ROOT/.venv/bin/parley" load examples/abu-dhabi-2026.jsonl \
+      --ingest "http://127.0.0.1:${PORTS[ingest]}" --quiet && touch "$DIR/example-loaded"
+  fi
   cat >&2 <<MSG
 
 Parley is running:
   ingest     http://127.0.0.1:${PORTS[ingest]}   POST /v1/events
+  page       http://127.0.0.1:${PORTS[api]}/?talks=abu-dhabi-trilateral&as_of=2026-02-05
   api        http://127.0.0.1:${PORTS[api]}   GET  /v1/talks/{talks_id}/state   (docs at /docs)
   projector  http://127.0.0.1:${PORTS[projector]}   /healthz, /readyz
   webhooks   http://127.0.0.1:${PORTS[webhooks]}   /healthz, /readyz   (subscribe: POST api /v1/subscriptions)

@@ -61,6 +61,16 @@ def test_stack_up_serves_a_round_and_stack_down_leaves_nothing(tmp_path: Path) -
         assert again.returncode == 0 and "already running" in again.stderr
         assert pids_of(stack_dir) == pids
 
+        assert "loading examples/abu-dhabi-2026.jsonl" in up.stderr  # first start: the example
+        example = f"http://127.0.0.1:{ports['API']}/v1/talks/abu-dhabi-trilateral/state"
+        deadline, example_rounds = time.monotonic() + 30, {}
+        while time.monotonic() < deadline and example_rounds.get("r2") != "in_progress":
+            found = httpx.get(example, params={"as_of": "2026-02-05"})
+            if found.status_code == 200:
+                example_rounds = {r["round_id"]: r["status"] for r in found.json()["rounds"]}
+            time.sleep(0.2)
+        assert example_rounds == {"r1": "concluded", "r2": "in_progress"}
+
         talks_id = f"talks-{uuid.uuid4().hex[:8]}"
         event = {
             "type": "round.opened",
