@@ -10,13 +10,21 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
+from aiokafka.errors import (
+    InvalidProducerIdMapping,
+    KafkaError,
+    OutOfOrderSequenceNumber,
+    UnknownProducerId,
+)
 from prometheus_client import Histogram
 
 from services.common.kafka import ensure_topic, probe_kafka
 from services.ingest.settings import IngestSettings
 
 log = logging.getLogger(__name__)
+
+#: Errors after which an idempotent producer must be replaced to send again.
+BROKEN_PRODUCER = (OutOfOrderSequenceNumber, UnknownProducerId, InvalidProducerIdMapping)
 
 PRODUCE_SECONDS = Histogram(
     "parley_ingest_produce_seconds",
@@ -64,6 +72,7 @@ class KafkaPublisher:
         self._settings = settings
         self._producer: AIOKafkaProducer | None = None
         self._connecting: asyncio.Task[None] | None = None
+        self._retired: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
         self._connecting = asyncio.create_task(self._connect_until_up(), name="kafka-connect")
@@ -121,9 +130,23 @@ class KafkaPublisher:
                 self._settings.produce_timeout_s,
             )
         except (KafkaError, TimeoutError) as exc:
+            if isinstance(exc, BROKEN_PRODUCER):
+                self._replace(producer)
             raise PublisherUnavailable(f"Kafka did not acknowledge: {exc!r}") from exc
         PRODUCE_SECONDS.observe(time.perf_counter() - started)
         return Receipt(partition=metadata.partition, offset=metadata.offset)
+
+    def _replace(self, broken: AIOKafkaProducer) -> None:
+        """An idempotent producer whose sequence broke (a send in flight when the broker went
+        away, aio-libs/aiokafka#1017) refuses every later send: start a new one, with a new
+        producer id. Until it is up, publishing answers unavailable."""
+        current = self._producer
+        if current is None or current is not broken:
+            return  # another request already replaced it
+        log.warning("the Kafka producer's sequence broke; starting a new producer")
+        self._producer = None
+        self._retired.append(asyncio.create_task(current.stop()))
+        self._connecting = asyncio.create_task(self._connect_until_up(), name="kafka-reconnect")
 
     async def ping(self) -> None:
         if self._producer is None:
