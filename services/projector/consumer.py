@@ -10,12 +10,12 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.abc import ConsumerRebalanceListener
+from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import KafkaError
 from aiokafka.structs import OffsetAndMetadata
 from prometheus_client import Counter, Gauge
 
+from services.common.rebalance import SeekToStoredPositions
 from services.projector.projection import BatchResult, Projection
 from services.projector.records import LogRecord
 from services.projector.settings import ProjectorSettings
@@ -45,30 +45,6 @@ def _observe(consumer: AIOKafkaConsumer, batch: dict, result: BatchResult) -> No
             LAG.labels(str(tp.partition)).set(max(0, end - (messages[-1].offset + 1)))
 
 
-class SeekToStoredPositions(ConsumerRebalanceListener):
-    """On assignment, start each partition where the database says the group got to."""
-
-    def __init__(self, consumer: AIOKafkaConsumer, projection: Projection) -> None:
-        self._consumer = consumer
-        self._projection = projection
-
-    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        """Nothing to flush: every batch was committed to the database whole."""
-
-    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        positions = await self._projection.positions()
-        for tp in assigned:
-            if tp.partition in positions:
-                self._consumer.seek(tp, positions[tp.partition])
-            else:
-                await self._consumer.seek_to_beginning(tp)
-        log.info(
-            "assigned partitions %s at %s",
-            sorted(tp.partition for tp in assigned),
-            {tp.partition: positions.get(tp.partition, 0) for tp in assigned},
-        )
-
-
 class ProjectorLoop:
     """Consumes the topic until stopped, applying each fetched batch in one transaction."""
 
@@ -93,7 +69,9 @@ class ProjectorLoop:
             isolation_level="read_committed",
             max_poll_records=s.max_batch,
         )
-        consumer.subscribe([s.topic], listener=SeekToStoredPositions(consumer, self._projection))
+        consumer.subscribe(
+            [s.topic], listener=SeekToStoredPositions(consumer, self._projection.positions)
+        )
         await consumer.start()
         self.running = True
         try:

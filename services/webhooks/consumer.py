@@ -11,36 +11,16 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.abc import ConsumerRebalanceListener
+from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import KafkaError
 from aiokafka.structs import OffsetAndMetadata
 
+from services.common.rebalance import SeekToStoredPositions
 from services.webhooks.deliveries import LaneKey
 from services.webhooks.outbox import Outbox, TopicRecord
 from services.webhooks.settings import WebhookSettings
 
 log = logging.getLogger(__name__)
-
-
-class SeekToStoredPositions(ConsumerRebalanceListener):
-    """On assignment, start each partition where the outbox says the group got to."""
-
-    def __init__(self, consumer: AIOKafkaConsumer, outbox: Outbox) -> None:
-        self._consumer = consumer
-        self._outbox = outbox
-
-    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        """Nothing to flush: every batch was committed to the database whole."""
-
-    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        positions = await self._outbox.positions()
-        for tp in assigned:
-            if tp.partition in positions:
-                self._consumer.seek(tp, positions[tp.partition])
-            else:
-                await self._consumer.seek_to_beginning(tp)
-        log.info("assigned partitions %s", sorted(tp.partition for tp in assigned))
 
 
 class WebhookLoop:
@@ -72,7 +52,9 @@ class WebhookLoop:
             isolation_level="read_committed",
             max_poll_records=s.max_batch,
         )
-        consumer.subscribe([s.topic], listener=SeekToStoredPositions(consumer, self._outbox))
+        consumer.subscribe(
+            [s.topic], listener=SeekToStoredPositions(consumer, self._outbox.positions)
+        )
         await consumer.start()
         try:
             while not self._stopping.is_set():
