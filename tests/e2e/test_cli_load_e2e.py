@@ -59,7 +59,7 @@ def test_parley_load_posts_a_file_and_reports_the_rejected_line(
     assert len(rounds[0]["event_ids"]) == 2  # scheduled, then opened
 
 
-def wait_for_rounds(api_url: str, talks_id: str, timeout_s: float = 20.0) -> list[dict]:
+def wait_for_rounds(api_url: str, talks_id: str, timeout_s: float = 180.0) -> list[dict]:
     """The talks' rounds once both accepted events are projected (polls up to ``timeout_s``)."""
     deadline, last = time.monotonic() + timeout_s, "no answer"
     while time.monotonic() < deadline:

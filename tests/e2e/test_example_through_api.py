@@ -41,7 +41,7 @@ def api(stack) -> str:
     )
     assert run.returncode == 0, run.stdout + run.stderr
     assert "rejected 0" in run.stdout
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         page = httpx.get(f"{stack.api.url}/v1/events", params={"talks_id": TALKS, "limit": 100})
         if {e["event_id"] for e in page.json()["items"]} >= example_ids():

@@ -50,7 +50,7 @@ def test_a_batch_lands_whole_and_once(stack, talks_id) -> None:
         f"{stack.ingest.url}/v1/events:batch", content=json.dumps(events[:10]), timeout=60
     )
     assert again.status_code == 202 and all(r["duplicate"] for r in again.json()["results"])
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         state = httpx.get(f"{stack.api.url}/v1/talks/{talks_id}/state")
         if state.status_code == 200 and state.json()["event_count"] == 1000:

@@ -36,7 +36,7 @@ def post_all(ingest: str, talks_id: str, events: list) -> list:
     return recorded
 
 
-def wait_until_archived(api: str, talks_id: str, count: int, timeout_s: float = 20) -> None:
+def wait_until_archived(api: str, talks_id: str, count: int, timeout_s: float = 180) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         page = httpx.get(f"{api}/v1/events", params={"talks_id": talks_id, "limit": 1000}).json()

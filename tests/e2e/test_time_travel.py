@@ -25,7 +25,7 @@ class Talks:
         assert response.status_code == 202, response.text
         return response.json()
 
-    def wait_for(self, event_id: str, timeout_s: float = 20) -> None:
+    def wait_for(self, event_id: str, timeout_s: float = 180) -> None:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if httpx.get(f"{self.api}/v1/events/{event_id}").status_code == 200:

@@ -41,7 +41,7 @@ def round_opened(talks_id: str, round_id: str = "r2", **extra: object) -> dict:
     }
 
 
-def wait_for_state(api_url: str, talks_id: str, ready, timeout_s: float = 20.0) -> dict:
+def wait_for_state(api_url: str, talks_id: str, ready, timeout_s: float = 180.0) -> dict:
     deadline = time.monotonic() + timeout_s
     last = None
     while time.monotonic() < deadline:
@@ -176,7 +176,7 @@ async def test_projector_killed_mid_stream_applies_every_event_once(stack, engin
     async def caught_up() -> bool:
         return await archived() >= total
 
-    assert await eventually(caught_up, timeout_s=60), f"only {await archived()} of {total} applied"
+    assert await eventually(caught_up, timeout_s=240), f"only {await archived()} of {total} applied"
 
     async with engine.connect() as conn:
         ids = await conn.execute(sa.select(events.c.event_id).where(events.c.talks_id == talks_id))
@@ -258,7 +258,7 @@ async def test_a_second_projector_joining_and_leaving_applies_everything_once(
     async def caught_up() -> bool:
         return await count(archived) >= len(acknowledged)
 
-    assert await eventually(caught_up, timeout_s=90), (
+    assert await eventually(caught_up, timeout_s=240), (
         f"{await count(archived)} of {len(acknowledged)}"
     )
     v = item_versions.c
