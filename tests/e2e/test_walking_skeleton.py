@@ -164,7 +164,7 @@ async def test_projector_killed_mid_stream_applies_every_event_once(stack, engin
 
     kills = 0
     stack.restart_projector()
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 240
     while kills < 2 and time.monotonic() < deadline:  # kill it twice while it is half-way
         done = await archived()
         if 0 < done < total:
