@@ -20,10 +20,10 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.projector.dialect import insert
+from services.projector.positions import lock_positions, read_positions, store_positions
 from services.projector.schema import subscriptions, webhook_deliveries
 from services.webhooks.deliveries import PENDING, LaneKey
 from services.webhooks.filters import SubscriptionFilter, wanted
-from services.webhooks.positions import advance_positions, stored_positions
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +121,7 @@ class Outbox:
     async def positions(self) -> dict[int, int]:
         """The next offset to consume for every partition this group has recorded."""
         async with self._engine.connect() as conn:
-            return await stored_positions(conn, self._group, self._topic)
+            return await read_positions(conn, self._group, self._topic)
 
     async def record(self, records: Sequence[TopicRecord], now: datetime) -> set[LaneKey]:
         """Queue the deliveries of ``records`` and advance; return the lanes that got rows."""
@@ -130,7 +130,7 @@ class Outbox:
         s = subscriptions.c
         async with self._engine.begin() as conn:
             partitions = {r.partition for r in records}
-            stored = await stored_positions(conn, self._group, self._topic, partitions)
+            stored = await lock_positions(conn, self._group, self._topic, partitions)
             fresh = [r for r in records if r.offset >= stored.get(r.partition, 0)]
             found = await conn.execute(
                 sa.select(s.id, s.filter, s.created_at)
@@ -153,5 +153,7 @@ class Outbox:
             last: dict[int, int] = {}
             for record in fresh:
                 last[record.partition] = max(last.get(record.partition, -1), record.offset)
-            await advance_positions(conn, self._group, self._topic, last)
+            await store_positions(
+                conn, self._group, self._topic, {p: o + 1 for p, o in last.items()}
+            )
         return lanes
