@@ -37,8 +37,10 @@ from shared.vocabulary import PARTIES, VOCABULARIES, Issue, TargetType, WeaponTy
 
 router = APIRouter(prefix="/v1")
 
-TalksId = Annotated[
-    str, Path(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length=64, description="lower-case slug")
+SLUG = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+TalksId = Annotated[str, Path(pattern=SLUG, max_length=64, description="lower-case slug")]
+TalksFilter = Annotated[
+    str | None, Query(pattern=SLUG, max_length=64, description="only this talks (a slug)")
 ]
 AS_OF = "A date (the end of that day, UTC) or a timestamp with offset; default now."
 KNOWN_AT = "As the record stood at this timestamp (or the end of this date); default now."
@@ -116,7 +118,7 @@ async def get_positions(
 async def get_strikes(
     request: Request,
     t: When,
-    talks_id: str | None = None,
+    talks_id: TalksFilter = None,
     from_: Annotated[str | None, Query(alias="from", description="Occurred at or after.")] = None,
     to: Annotated[str | None, Query(description="Occurred at or before.")] = None,
     attacking_party: str | None = None,
@@ -153,7 +155,7 @@ async def get_strikes(
 async def get_events(
     request: Request,
     t: When,
-    talks_id: str | None = None,
+    talks_id: TalksFilter = None,
     type: str | None = None,
     limit: Limit = 100,
     cursor: str | None = None,

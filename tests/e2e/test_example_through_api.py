@@ -190,3 +190,10 @@ def test_talks_list_and_vocabularies(api: str) -> None:
     assert listed[TALKS]["event_count"] >= len(example_ids())
     vocab = {v["name"]: v["values"] for v in httpx.get(f"{api}/v1/vocabularies").json()}
     assert vocab["stance"]["red_line"] and vocab["party"]["UKR"] == "Ukraine"
+
+
+def test_a_talks_filter_that_is_not_a_slug_is_422_not_500(stack) -> None:
+    """Found by schemathesis: a NUL byte in talks_id reached PostgreSQL and failed there."""
+    for path in ("/v1/strikes", "/v1/events"):
+        response = httpx.get(f"{stack.api.url}{path}", params={"talks_id": "bad\x00talks"})
+        assert response.status_code == 422, (path, response.text)

@@ -95,7 +95,9 @@ async def _frames(request: Request, hub: StreamHub, cursor: Cursor) -> AsyncIter
 @router.get("/stream")
 async def stream(
     request: Request,
-    talks_id: str | None = None,
+    talks_id: Annotated[
+        str | None, Query(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length=64)
+    ] = None,
     type: str | None = None,
     from_: Annotated[str, Query(alias="from", description="beginning, now, or a position")] = "now",
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
