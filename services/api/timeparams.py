@@ -10,28 +10,35 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
 
 class BadTime(ValueError):
     """A time parameter that cannot be read; the message says what is allowed."""
 
 
 def parse_time(name: str, text: str | None, now: datetime) -> datetime:
+    """``text`` as a UTC time (a date meaning the end of that day); ``now`` when absent."""
     if text is None or text == "":
         return now
+    refused = f"{name}={text!r} is not a date (YYYY-MM-DD) or a timestamp with a UTC offset"
     try:
         if len(text) == 10:
-            day = date.fromisoformat(text)
-            return datetime.combine(day + timedelta(days=1), time(), UTC) - timedelta(
-                microseconds=1
-            )
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise BadTime(
-            f"{name}={text!r} is not a date (YYYY-MM-DD) or a timestamp with a UTC offset"
-        ) from None
-    if moment.tzinfo is None:
-        raise BadTime(f"{name}={text!r} has no UTC offset; add one, e.g. Z or +04:00")
-    return moment.astimezone(UTC)
+            day = datetime.combine(date.fromisoformat(text), time(), UTC)
+            moment = day + timedelta(days=1, microseconds=-1)
+        else:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            if moment.tzinfo is None:
+                raise BadTime(f"{name}={text!r} has no UTC offset; add one, e.g. Z or +04:00")
+            moment = moment.astimezone(UTC)
+    except BadTime:
+        raise
+    except (ValueError, OverflowError):
+        raise BadTime(refused) from None
+    if not EARLIEST <= moment <= LATEST:
+        raise BadTime(f"{name}={text!r} is outside the years {EARLIEST.year} to {LATEST.year}")
+    return moment
 
 
 @dataclass(frozen=True, slots=True)
