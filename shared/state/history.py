@@ -20,7 +20,7 @@ from datetime import datetime
 from shared.events import REPORT_TYPES, Event, subject_of
 from shared.state.fold import in_effect, item_keys
 from shared.state.items import ItemKey, fold_item
-from shared.state.knowledge import Believed, believed_events
+from shared.state.knowledge import Believed, believed_events, every_belief
 from shared.state.model import Item
 
 
@@ -154,9 +154,9 @@ def family_keys(subject: object, family: Sequence[Event]) -> set[ItemKey]:
     original = next((e for e in family if e.event_id == subject), None)
     if original is None:
         return set()  # reports about an event not recorded (yet)
-    keys = set(item_keys(original))
-    for believed in believed_events(family):
-        keys.update(item_keys(believed.event))
+    keys: set[ItemKey] = set()
+    for version in every_belief(family):  # a version later retracted was still believed once
+        keys.update(item_keys(version))
     return keys
 
 

@@ -8,7 +8,7 @@ as is any report whose target is unknown or is itself a report.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,6 +55,20 @@ def knowledge_order(event: Event) -> tuple[object, ...]:
 
 def believed_events(events: Iterable[Event]) -> list[Believed]:
     """Every substantive event as corrected and sourced by the reports, less the retracted."""
+    believed, retracted = _believe(events)
+    return [b for event_id, b in believed.items() if event_id not in retracted]
+
+
+def every_belief(events: Iterable[Event]) -> list[Event]:
+    """Every version any substantive event was believed to be, at any time, retracted or not."""
+    versions: list[Event] = []
+    _believe(events, versions.append)
+    return versions
+
+
+def _believe(
+    events: Iterable[Event], seen: Callable[[Event], object] | None = None
+) -> tuple[dict[str, Believed], set[str]]:
     believed: dict[str, Believed] = {}
     reports: list[Event] = []
     for event in events:
@@ -62,6 +76,8 @@ def believed_events(events: Iterable[Event]) -> list[Believed]:
             reports.append(event)
         else:
             believed[str(event.event_id)] = Believed(event)
+            if seen is not None:
+                seen(event)
     retracted: set[str] = set()
     for report in sorted(reports, key=knowledge_order):
         target_id = str(report.data.target_event_id)
@@ -74,7 +90,9 @@ def believed_events(events: Iterable[Event]) -> list[Believed]:
         changed = _apply(current.event, report)
         if changed is not None:
             believed[target_id] = Believed(changed, (*current.report_ids, str(report.event_id)))
-    return [b for event_id, b in believed.items() if event_id not in retracted]
+            if seen is not None:
+                seen(changed)
+    return believed, retracted
 
 
 def _apply(target: Event, report: Event) -> Event | None:

@@ -89,3 +89,25 @@ def test_in_order_reports_grow_the_history_linearly() -> None:
     assert fold("abu-dhabi", rec.events).rounds[0].event_ids == tuple(
         str(e.event_id) for e in rec.events
     )
+
+
+def test_an_item_a_correction_moved_a_report_to_keeps_its_history_after_a_retraction() -> None:
+    """Hypothesis found this: the item only the corrected version was about was forgotten."""
+    rec = Recorder()
+    scheduled = rec("round.scheduled", "2026-02-02", round_id="r1")
+    moved = rec(
+        "report.corrected",
+        "2026-02-02",
+        target_event_id=str(scheduled.event_id),
+        changes={"data": {"round_id": "r3"}},
+    )
+    rec("report.retracted", "2026-02-02", target_event_id=str(scheduled.event_id))
+    versions = all_histories(rec)
+    for known_at in (moved.recorded_at, rec.clock):
+        expected = fold("abu-dhabi", rec.events, as_of=end_of("2026-02-03"), known_at=known_at)
+        chosen = select(versions, end_of("2026-02-03"), known_at)
+        assert assemble("abu-dhabi", chosen, end_of("2026-02-03"), known_at) == expected
+    believed_then = fold(
+        "abu-dhabi", rec.events, as_of=end_of("2026-02-03"), known_at=moved.recorded_at
+    )
+    assert [r.round_id for r in believed_then.rounds] == ["r3"]
