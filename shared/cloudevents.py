@@ -42,8 +42,15 @@ def _utc(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
-def headers_for(event: Event) -> list[tuple[str, bytes]]:
-    """The Kafka headers of a recorded event: CloudEvents attributes and extensions."""
+def headers_for(
+    event: Event, traceparent: str | None = None, tracestate: str | None = None
+) -> list[tuple[str, bytes]]:
+    """The Kafka headers of a recorded event: CloudEvents attributes and extensions.
+
+    ``traceparent`` (and ``tracestate``), already formatted, are the W3C Trace Context of the
+    request that recorded it: the CloudEvents Distributed Tracing extension, under the header
+    names W3C and OpenTelemetry's Kafka instrumentations use.
+    """
     assert event.event_id is not None and event.recorded_at is not None, "stamp the event first"
     occurrence = event.occurrence
     attributes = {
@@ -61,4 +68,8 @@ def headers_for(event: Event) -> list[tuple[str, bytes]]:
         "ce_recordedat": _utc(event.recorded_at),
         "content-type": "application/json",
     }
+    if traceparent is not None:
+        attributes["traceparent"] = traceparent
+        if tracestate is not None:
+            attributes["tracestate"] = tracestate
     return [(name, value.encode()) for name, value in attributes.items()]

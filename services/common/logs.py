@@ -1,8 +1,10 @@
 """Logging set-up shared by the services' entrypoints: one JSON object per line on stderr.
 
 Fields: ``time``, ``level``, ``logger``, ``message``, and whatever a call passes in
-``extra`` (``event_id``, ``talks_id``, ``traceparent``, ...). ``PARLEY_LOG_FORMAT=text``
-gives plain lines for reading by eye.
+``extra`` (``event_id``, ``talks_id``, ``trace_id``, ...). A line logged while a trace is
+current (services/common/tracing.py: the ingest sets it per request) carries its
+``trace_id`` unless the call gave one. ``PARLEY_LOG_FORMAT=text`` gives plain lines for
+reading by eye.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import logging
 import os
 import sys
 from datetime import UTC, datetime
+
+from services.common import tracing
 
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
 
@@ -27,6 +31,9 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
         }
         line.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
+        trace = tracing.current.get()
+        if trace is not None and "trace_id" not in line:
+            line["trace_id"] = trace.trace_id
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
         return json.dumps(line, default=str)

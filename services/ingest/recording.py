@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,12 +16,15 @@ from uuid import UUID, uuid4
 
 from prometheus_client import Counter
 
+from services.common.tracing import TraceContext
 from services.ingest.publisher import EventPublisher, PublisherUnavailable, Receipt
 from services.ingest.receipts import Claim, ReceiptStore
 from shared.cloudevents import headers_for
 from shared.events import Event, stamp, to_json
 
 Clock = Callable[[], datetime]
+
+log = logging.getLogger(__name__)
 
 EVENTS = Counter(
     "parley_ingest_events_total",
@@ -72,8 +76,16 @@ async def record_events(
     publisher: EventPublisher,
     receipts: ReceiptStore,
     clock: Clock = utc_now,
+    *,
+    trace: TraceContext | None = None,
+    tracestate: str | None = None,
 ) -> list[Recorded | NotRecorded | Conflict]:
-    """Record each event; the answer for each, in order. Publishes concurrently."""
+    """Record each event; the answer for each, in order. Publishes concurrently.
+
+    ``trace`` is the ingest's span of the request: its ``traceparent`` (and the caller's
+    ``tracestate``) go on every record, next to the CloudEvents headers.
+    """
+    traceparent = trace.header() if trace is not None else None
     now = clock()
     claims = [Claim(e.event_id or uuid4(), fingerprint(e), now) for e in events]
     earlier = await receipts.claim(claims)
@@ -90,7 +102,8 @@ async def record_events(
         recorded_at = before.recorded_at if before else claim.recorded_at
         stamped = stamp(event, claim.event_id, recorded_at)
         try:
-            return await publisher.publish(stamped.talks_id, to_json(stamped), headers_for(stamped))
+            headers = headers_for(stamped, traceparent, tracestate)
+            return await publisher.publish(stamped.talks_id, to_json(stamped), headers)
         except PublisherUnavailable as exc:
             return NotRecorded(claim.event_id, str(exc))
 
@@ -100,7 +113,7 @@ async def record_events(
     }
     await receipts.acknowledge(acknowledged)
     results: list[Recorded | NotRecorded | Conflict] = []
-    for claim, outcome in zip(claims, outcomes, strict=True):
+    for event, claim, outcome in zip(events, claims, outcomes, strict=True):
         if isinstance(outcome, Receipt):
             recorded_at = (
                 earlier[claim.event_id].recorded_at
@@ -110,7 +123,29 @@ async def record_events(
             outcome = Recorded(claim.event_id, recorded_at, outcome.partition, outcome.offset)
         results.append(outcome)
         EVENTS.labels(_outcome_name(outcome)).inc()
+        _log(event, outcome, trace)
     return results
+
+
+def _log(
+    event: Event, outcome: Recorded | NotRecorded | Conflict, trace: TraceContext | None
+) -> None:
+    """One line per event: what became of it, with its ids and the request's trace."""
+    extra: dict[str, object] = {
+        "event_id": str(outcome.event_id),
+        "talks_id": event.talks_id,
+        "type": event.type,
+        "outcome": _outcome_name(outcome),
+    }
+    if trace is not None:
+        extra["trace_id"] = trace.trace_id
+    if isinstance(outcome, Recorded):
+        extra |= {"partition": outcome.partition, "offset": outcome.offset}
+        log.info("event %s", extra["outcome"], extra=extra)
+    elif isinstance(outcome, NotRecorded):
+        log.warning("event not recorded: %s", outcome.reason, extra=extra)
+    else:
+        log.warning("event_id conflict", extra=extra)
 
 
 def _outcome_name(outcome: Recorded | NotRecorded | Conflict) -> str:

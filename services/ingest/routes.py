@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -12,6 +13,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 
+from services.common import tracing
 from services.common.auth import require
 from services.ingest.recording import Conflict, NotRecorded, Recorded, record_events
 from shared.events import EVENT_ADAPTER, EVENT_TYPES, SUBMISSION, parse_submission
@@ -110,7 +112,16 @@ async def post_event(request: Request) -> JSONResponse:
     once the broker acknowledged it (`acks=all`). Send the same `event_id` when retrying: a
     retry of the same body answers `200` with the original receipt and `"duplicate": true`;
     another body under a recorded `event_id` is a `409`.
+
+    A valid W3C `traceparent` header continues the caller's trace, else a new one starts; the
+    answer's `traceparent` names the ingest's span, which the Kafka record carries too.
     """
+    return await _traced(request, _post_event)
+
+
+async def _post_event(
+    request: Request, trace: tracing.TraceContext, tracestate: str | None
+) -> JSONResponse:
     settings = request.state.settings
     body = await _read(request, settings.max_body_bytes)
     if isinstance(body, JSONResponse):
@@ -122,7 +133,13 @@ async def post_event(request: Request) -> JSONResponse:
         if any(e["type"] == "json_invalid" for e in errors):
             return _problem(400, "the body is not valid JSON", errors)
         return _problem(422, "the event is not valid", errors)
-    [outcome] = await record_events([event], request.state.publisher, request.state.receipts)
+    [outcome] = await record_events(
+        [event],
+        request.state.publisher,
+        request.state.receipts,
+        trace=trace,
+        tracestate=tracestate,
+    )
     if isinstance(outcome, Conflict):
         return _problem(409, str(outcome), event_id=outcome.event_id)
     if isinstance(outcome, NotRecorded):
@@ -158,8 +175,15 @@ async def post_batch(request: Request) -> JSONResponse:
     Every event is validated first: if any is invalid the answer is `422` listing each bad
     item's `index` and field, and nothing is published. Otherwise every event is published
     and `results` gives each one's answer, in order (`202`, `200` duplicate, `409`, `503`).
-    The batch answers `202` when the log holds every event, else the worst status.
+    The batch answers `202` when the log holds every event, else the worst status. Every
+    record of the batch carries the request's `traceparent`, as for `POST /v1/events`.
     """
+    return await _traced(request, _post_batch)
+
+
+async def _post_batch(
+    request: Request, trace: tracing.TraceContext, tracestate: str | None
+) -> JSONResponse:
     settings = request.state.settings
     body = await _read(request, settings.max_batch_bytes)
     if isinstance(body, JSONResponse):
@@ -192,7 +216,9 @@ async def post_batch(request: Request) -> JSONResponse:
         bad = len({e["index"] for e in errors})
         detail = f"{bad} of {len(items)} events are not valid; nothing was published"
         return _problem(422, detail, errors)
-    outcomes = await record_events(events, request.state.publisher, request.state.receipts)
+    outcomes = await record_events(
+        events, request.state.publisher, request.state.receipts, trace=trace, tracestate=tracestate
+    )
     results = [_batch_item(i, o) for i, o in enumerate(outcomes)]
     worst = max((r.status for r in results), key=lambda s: (s == 503, s == 409))
     status = worst if worst in (409, 503) else 202
@@ -202,6 +228,24 @@ async def post_batch(request: Request) -> JSONResponse:
         status_code=status,
         headers=headers,
     )
+
+
+async def _traced(
+    request: Request,
+    handle: Callable[[Request, tracing.TraceContext, str | None], Awaitable[JSONResponse]],
+) -> JSONResponse:
+    """Run ``handle`` in the ingest's span of the request's trace (continued or new): log
+    lines carry its ``trace_id``, and the answer its ``traceparent``."""
+    trace, continued = tracing.continue_or_start(request.headers.get(tracing.HEADER))
+    # An invalid or absent traceparent makes the tracestate meaningless (W3C, 3.3.1).
+    state = tracing.parse_state(request.headers.get(tracing.STATE_HEADER)) if continued else None
+    token = tracing.current.set(trace)
+    try:
+        response = await handle(request, trace, state)
+    finally:
+        tracing.current.reset(token)
+    response.headers[tracing.HEADER] = trace.header()
+    return response
 
 
 async def _read(request: Request, limit: int) -> bytes | JSONResponse:
