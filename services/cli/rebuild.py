@@ -1,7 +1,8 @@
 """``parley projections rebuild``: rebuild the read models from the log and switch to them.
 
 Uses the projector's settings; the logic is in services/projector/rebuild.py. Progress goes
-to stderr, the summary to stdout.
+to stderr, the summary to stdout; with ``--metrics-port`` the process also serves its
+``parley_rebuild_*`` gauges at ``/metrics`` while it runs.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import argparse
 import asyncio
 import sys
 from typing import Any, TextIO
+
+from prometheus_client import start_http_server
 
 from services.cli.progress import Progress
 from services.common.database import create_engine
@@ -21,7 +24,9 @@ DESCRIPTION = """\
 rebuild: read the topic from the beginning into new tables while the old ones keep serving,
 catch up with the running projector, then switch to the new tables in one transaction. The
 projector may keep running; it waits for the switch. PostgreSQL only. --keep-old keeps the
-previous tables as <table>__old until the next rebuild."""
+previous tables as <table>__old until the next rebuild. --metrics-port serves the progress
+as Prometheus gauges (parley_rebuild_*) at http://<PARLEY_HTTP_HOST>:<port>/metrics while
+the rebuild runs."""
 
 
 class RebuildProgress(Progress):
@@ -43,12 +48,23 @@ def add_projections_command(commands: Any) -> None:
     projections.add_argument("action", choices=["rebuild"])
     projections.add_argument("--keep-old", action="store_true", help="keep <table>__old")
     projections.add_argument("--quiet", action="store_true", help="do not show the progress")
+    projections.add_argument(
+        "--metrics-port",
+        type=int,
+        default=None,
+        metavar="PORT",
+        help="serve the progress at /metrics on this port (on PARLEY_HTTP_HOST) while running",
+    )
 
 
 def run_projections(args: argparse.Namespace) -> int:
     """Run ``parley projections rebuild``; return the exit code."""
     try:
-        return asyncio.run(rebuild_projections(keep_old=args.keep_old, quiet=args.quiet))
+        return asyncio.run(
+            rebuild_projections(
+                keep_old=args.keep_old, quiet=args.quiet, metrics_port=args.metrics_port
+            )
+        )
     except rebuild.RebuildBusy as exc:
         print(f"parley projections rebuild: {exc}", file=sys.stderr)
         return 1
@@ -61,10 +77,20 @@ def run_projections(args: argparse.Namespace) -> int:
 
 
 async def rebuild_projections(
-    *, keep_old: bool = False, quiet: bool = False, stdout: TextIO | None = None
+    *,
+    keep_old: bool = False,
+    quiet: bool = False,
+    stdout: TextIO | None = None,
+    metrics_port: int | None = None,
 ) -> int:
-    """Rebuild with the projector's settings; print the progress and a summary."""
+    """Rebuild with the projector's settings; print the progress and a summary.
+
+    ``metrics_port``: serve the ``parley_rebuild_*`` gauges at ``/metrics`` until it ends.
+    """
     settings = get_settings()
+    metrics = None
+    if metrics_port is not None:
+        metrics, _ = start_http_server(metrics_port, addr=settings.http_host)
     stdout = stdout or sys.stdout
     progress = RebuildProgress("rebuilding", 0, sys.stderr)
 
@@ -89,6 +115,9 @@ async def rebuild_projections(
             progress.close()
         await queue.stop()
         await engine.dispose()
+        if metrics is not None:
+            metrics.shutdown()
+            metrics.server_close()
     rate = report.events / report.seconds if report.seconds > 0 else 0.0
     print(
         f"rebuilt {report.events} events from {report.records} records in "

@@ -9,19 +9,29 @@ Poison (see poison.py) does not hold the log up. A batch is applied whole, in a 
 if that raises, it is applied again record by record, each in a savepoint of its own, and
 the records that fail are dead-lettered (deadletters.py) while the others are applied. The
 dead letters are on the dead-letter topic before the position moves past them.
+
+Once a batch is committed, each event it applied is logged (INFO for the live projector,
+DEBUG for a rebuild) with its ``event_id``, ``talks_id`` and the ``trace_id`` of the record's
+W3C ``traceparent`` header, and the dead-letter gauges are refreshed when they may have
+changed (letters filed, replays applied) or every few seconds.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from services.common.tracing import HEADER as TRACEPARENT
+from services.common.tracing import trace_id_of
 from services.projector.archive import archive, count_talks
 from services.projector.deadletters import DeadLetterBox
 from services.projector.items import index_items, rebuild_items
+from services.projector.letters import counts
 from services.projector.poison import PARKED, DeadLetter, decode, is_poison
 from services.projector.positions import lock_positions, read_positions, store_positions
 from services.projector.records import LogRecord
@@ -33,6 +43,9 @@ log = logging.getLogger(__name__)
 
 __all__ = ["BatchResult", "LogRecord", "Projection"]
 
+#: Refresh the dead-letter gauges at least this often while batches arrive.
+GAUGES_EVERY_S = 5.0
+
 
 @dataclass(frozen=True, slots=True)
 class BatchResult:
@@ -42,13 +55,15 @@ class BatchResult:
     rejected: int = 0  # dead-lettered now: poison, or parked behind it
     parked: int = 0  # of which parked
     versions: int = 0
+    #: What was applied, in log order: the (record, event) of each new event.
+    events: tuple[Apply, ...] = field(default=(), repr=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
 class _Outcome:
     letters: list[DeadLetter]
     changes: ParkChanges
-    applied: int = 0
+    applied: list[Apply] = field(default_factory=list)
     versions: int = 0
 
 
@@ -67,14 +82,17 @@ class Projection:
         *,
         tables: Tables = LIVE,
         dead_letters: DeadLetterBox | None = None,
+        event_log_level: int = logging.INFO,
     ) -> None:
         self._engine = engine
         self._group = consumer_group
         self._topic = topic
         self.tables = tables
         self.dead_letters = dead_letters or DeadLetterBox(consumer_group, topic)
-        #: Records dead-lettered since this object was made (the metric, until there are metrics).
+        #: Records dead-lettered since this object was made.
         self.dead_lettered = 0
+        self.event_log_level = event_log_level
+        self._gauges_at = float("-inf")
 
     async def positions(self) -> dict[int, int]:
         """The next offset to consume for every partition this group has applied records of."""
@@ -86,7 +104,36 @@ class Projection:
         if not records:
             return BatchResult()
         async with self._engine.begin() as conn:
-            return await self.apply_in(conn, records)
+            result = await self.apply_in(conn, records)
+        self._log_applied(result)
+        replayed = any(r.is_replay for r in records)
+        if result.rejected or replayed or time.monotonic() - self._gauges_at > GAUGES_EVERY_S:
+            await self.refresh_gauges()
+        return result
+
+    async def refresh_gauges(self) -> None:
+        """Set the open dead letters and parked talks gauges from the database."""
+        self._gauges_at = time.monotonic()
+        try:
+            await counts(self._engine, self.dead_letters.group, self.dead_letters.topic)
+        except (SQLAlchemyError, OSError) as exc:  # a metric never stops the projection
+            log.warning("could not count the dead letters for the metrics: %r", exc)
+
+    def _log_applied(self, result: BatchResult) -> None:
+        """One line per applied event, after the commit: its ids, where it was, its trace."""
+        if not log.isEnabledFor(self.event_log_level):
+            return
+        for step in result.events:
+            record, event = step.record, step.event
+            extra = {
+                "event_id": str(event.event_id),
+                "talks_id": event.talks_id,
+                "type": event.type,
+                "partition": record.partition,
+                "offset": record.offset,
+                "trace_id": trace_id_of(record.header(TRACEPARENT)),
+            }
+            log.log(self.event_log_level, "applied event", extra=extra)
 
     async def apply_in(self, conn: AsyncConnection, records: Sequence[LogRecord]) -> BatchResult:
         """Apply ``records`` inside the caller's transaction (a rebuild's switch uses it)."""
@@ -116,12 +163,13 @@ class Projection:
         await store_positions(conn, self._group, self._topic, last)
         self.dead_lettered += len(outcome.letters)
         return BatchResult(
-            applied=outcome.applied,
-            duplicates=len(todo) - len(outcome.letters) - outcome.applied,
+            applied=len(outcome.applied),
+            duplicates=len(todo) - len(outcome.letters) - len(outcome.applied),
             replays=len(records) - len(todo),
             rejected=len(outcome.letters),
             parked=sum(1 for letter in outcome.letters if letter.error_type == PARKED),
             versions=outcome.versions,
+            events=tuple(outcome.applied),
         )
 
     async def _project(
@@ -159,7 +207,8 @@ class Projection:
     ) -> _Outcome:
         triage = Triage(self.dead_letters.policy, parks)
         letters: list[DeadLetter] = []
-        applied = versions = 0
+        applied: list[Apply] = []
+        versions = 0
         for record, decoded in todo:
             step = triage.route(record, decoded)
             if isinstance(step, DeadLetter):
@@ -177,7 +226,9 @@ class Projection:
             applied, versions = applied + n, versions + v
         return _Outcome(letters, triage.changes(), applied, versions)
 
-    async def _apply_events(self, conn: AsyncConnection, steps: Sequence[Apply]) -> tuple[int, int]:
+    async def _apply_events(
+        self, conn: AsyncConnection, steps: Sequence[Apply]
+    ) -> tuple[list[Apply], int]:
         """Archive the events and rebuild the items they touch; return (new events, versions)."""
         seen: set[object] = set()
         unique = []
@@ -189,7 +240,8 @@ class Projection:
         touched = await index_items(conn, new_events, self.tables)
         versions = await rebuild_items(conn, touched, self.tables)
         await count_talks(conn, new_events, self.tables)
-        return len(new_events), versions
+        new = {event.event_id for event in new_events}
+        return [step for step in unique if step.event.event_id in new], versions
 
 
 def _decode(records: Sequence[LogRecord]) -> tuple[list[tuple[LogRecord, Event]], int]:

@@ -7,10 +7,14 @@ records up to them, swaps the tables and stores the further of the two positions
 partition: nothing is lost or applied twice across the switch. A record with a dead letter
 is skipped; poison found now is dead-lettered, but a rebuild never parks a talks.
 See docs/dead-letters-and-rebuild.md.
+
+Progress is also kept in Prometheus gauges (``parley_rebuild_*``) of the process that runs
+the rebuild: ``parley projections rebuild --metrics-port`` serves them (docs/operations.md).
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -18,6 +22,7 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from prometheus_client import Enum, Gauge
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -34,6 +39,31 @@ from services.projector.tables import REBUILD_SUFFIX, SHADOW
 
 #: Catch up without locks until the live projector is at most this many records ahead.
 CLOSE_ENOUGH = 1000
+
+PHASES = ["idle", "reading", "catching_up", "switching", "done", "failed"]
+REBUILD_PHASE = Enum(
+    "parley_rebuild_phase",
+    "The rebuild's phase: reading to the end offsets taken at the start, catching up with "
+    "the live projector, switching (one transaction), done or failed.",
+    states=PHASES,
+)
+REBUILD_RECORDS = Gauge(
+    "parley_rebuild_records", "Records the rebuild has read and applied to the new tables."
+)
+REBUILD_RECORDS_TARGET = Gauge(
+    "parley_rebuild_records_target",
+    "Records the rebuild must read: from the beginning to the end offsets taken at the start, "
+    "plus those it caught up with since.",
+)
+REBUILD_EVENTS = Gauge("parley_rebuild_events", "Events the rebuild applied to the new tables.")
+REBUILD_POSITION = Gauge(
+    "parley_rebuild_position", "The rebuild's next offset, per partition.", ["partition"]
+)
+REBUILD_END_OFFSET = Gauge(
+    "parley_rebuild_end_offset",
+    "The offset the rebuild reads up to in its current phase, per partition.",
+    ["partition"],
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +114,7 @@ class Rebuild:
             topic,
             tables=SHADOW,
             dead_letters=DeadLetterBox(group, topic, queue, parking=False),
+            event_log_level=logging.DEBUG,  # every event again: not news
         )
         self._at: dict[int, int] = {}  # the rebuild's next offset per partition
         self._records = self._events = self._total = 0
@@ -98,7 +129,13 @@ class Rebuild:
             if not locked:
                 raise RebuildBusy("another rebuild is running against this database")
             try:
-                return await self._run()
+                report = await self._run()
+            except BaseException:
+                REBUILD_PHASE.state("failed")
+                raise
+            else:
+                REBUILD_PHASE.state("done")
+                return report
             finally:
                 unlock = "SELECT pg_advisory_unlock(hashtext(current_schema() || '.rebuild'))"
                 await lock.scalar(sa.text(unlock))
@@ -110,6 +147,8 @@ class Rebuild:
         if not partitions:
             raise RuntimeError(f"topic {s.topic} does not exist")
         await self._prepare(partitions)
+        REBUILD_RECORDS.set(0)
+        REBUILD_EVENTS.set(0)
         consumer = AIOKafkaConsumer(
             bootstrap_servers=s.kafka_bootstrap_servers,
             group_id=None,
@@ -178,6 +217,10 @@ class Rebuild:
         """Apply every record from the rebuild's offsets up to ``targets`` (exclusive)."""
         behind = {p for p, target in targets.items() if self._at.get(p, 0) < target}
         self._total += sum(max(targets[p] - self._at[p], 0) for p in behind if phase != "reading")
+        REBUILD_PHASE.state(phase.replace(" ", "_"))
+        REBUILD_RECORDS_TARGET.set(self._total)
+        for p, target in targets.items():
+            REBUILD_END_OFFSET.labels(str(p)).set(target)
         for p in behind:
             consumer.seek(TopicPartition(self._topic, p), self._at[p])
         while behind:
@@ -201,6 +244,10 @@ class Rebuild:
             for tp in tps:
                 self._at[tp.partition] = min(await consumer.position(tp), targets[tp.partition])
             behind = {p for p in behind if self._at[p] < targets[p]}
+            REBUILD_RECORDS.set(self._records)
+            REBUILD_EVENTS.set(self._events)
+            for p in tps:
+                REBUILD_POSITION.labels(str(p.partition)).set(self._at[p.partition])
             if self._on_progress is not None:
                 elapsed = time.monotonic() - self._started
                 progress = Progress(self._records, self._total, self._events, elapsed, phase)
