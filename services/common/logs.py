@@ -17,7 +17,13 @@ from datetime import UTC, datetime
 
 from services.common import tracing
 
-_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+#: Attributes of every record, and uvicorn's terminal-coloured copy of its message.
+_STANDARD = set(vars(logging.makeLogRecord({}))) | {
+    "message",
+    "asctime",
+    "taskName",
+    "color_message",
+}
 
 
 class JsonFormatter(logging.Formatter):
