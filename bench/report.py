@@ -41,7 +41,8 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:.2f} ms"
 
 
-def document(sections: list[str], command: str) -> str:
+def document(sections: list[str], command: str, elapsed_s: float, sizes: object) -> str:
+    """The whole report; ``sizes`` (a :class:`bench.context.Sizes`) is listed as run."""
     head = [
         "# Benchmarks",
         "",
@@ -51,7 +52,12 @@ def document(sections: list[str], command: str) -> str:
         "",
         f"- machine: {machine()}",
         f"- command: `{command}`",
-        f"- run: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        f"- run: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {elapsed_s / 60:.1f} minutes",
+        f"- sizes: {_sizes(sizes)}",
         "",
     ]
     return "\n".join(head + sections) + "\n"
+
+
+def _sizes(sizes: object) -> str:
+    return ", ".join(f"{k}={v:,}" for k, v in vars(sizes).items())

@@ -7,7 +7,7 @@ import contextlib
 import logging
 import time
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import (
@@ -61,6 +61,18 @@ class EventPublisher(Protocol):
         ...
 
 
+def producer_options(settings: IngestSettings) -> dict[str, Any]:
+    """The producer's settings: ``acks=all`` and idempotence always, batching from settings."""
+    return {
+        "acks": "all",
+        "enable_idempotence": True,
+        "linger_ms": settings.producer_linger_ms,
+        "max_batch_size": settings.producer_max_batch_size,
+        "compression_type": settings.producer_compression,
+        "request_timeout_ms": int(settings.produce_timeout_s * 1000),
+    }
+
+
 class KafkaPublisher:
     """Publishes to a Kafka topic with an idempotent producer and ``acks=all``.
 
@@ -83,10 +95,8 @@ class KafkaPublisher:
         while True:
             producer = AIOKafkaProducer(
                 bootstrap_servers=s.kafka_bootstrap_servers,
-                acks="all",
-                enable_idempotence=True,
-                request_timeout_ms=int(s.produce_timeout_s * 1000),
                 client_id="parley-ingest",
+                **producer_options(s),
             )
             try:
                 await ensure_topic(
