@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from fastapi import Depends, FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.api.admin_routes import router as admin_router
 from services.api.contract_routes import router as contract_router
@@ -20,8 +21,8 @@ from services.api.validation import HANDLERS
 from services.api.web_routes import router as web_router
 from services.common.auth import Keys, require
 from services.common.database import create_engine
+from services.common.eventlog import EventLog, open_log
 from services.common.health import health_router
-from services.common.kafka import probe_kafka
 from services.common.metrics import instrument
 
 
@@ -32,30 +33,50 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         engine = create_engine(settings.database_url)
-        hub = StreamHub(
-            settings.kafka_bootstrap_servers, settings.topic, settings.stream_queue_size
-        )
-        await hub.start()
-        app.state.engine, app.state.hub = engine, hub
+        log = open_log(settings, "parley-api-stream")
+        await log.start()
         try:
-            keys = Keys(engine, settings.bootstrap_key)
-            yield {"settings": settings, "engine": engine, "hub": hub, "keys": keys}
+            async with serving(app, settings, engine, log) as state:
+                yield state
         finally:
-            await hub.stop()
+            await log.stop()
             await engine.dispose()
+
+    app = FastAPI(title="Parley API", version="0.1.0", lifespan=lifespan)
+    include_routes(app, settings)
+    instrument(app, "api")
+    return app
+
+
+@asynccontextmanager
+async def serving(
+    app: FastAPI, settings: ApiSettings, engine: AsyncEngine, log: EventLog
+) -> AsyncIterator[dict[str, Any]]:
+    """The API's lifespan state on ``engine`` and ``log``: the stream hub runs meanwhile."""
+    hub = StreamHub(log, settings.topic, settings.stream_queue_size)
+    await hub.start()
+    app.state.engine, app.state.hub, app.state.log = engine, hub, log
+    try:
+        keys = Keys(engine, settings.bootstrap_key)
+        yield {"settings": settings, "engine": engine, "hub": hub, "keys": keys}
+    finally:
+        await hub.stop()
+
+
+def include_routes(app: FastAPI, settings: ApiSettings, health: bool = True) -> None:
+    """The API's routes and health checks (the lifespan provides what they use)."""
 
     async def database() -> None:
         async with app.state.engine.connect() as conn:
             await conn.execute(sa.text("SELECT 1"))
 
-    async def kafka() -> None:
-        await probe_kafka(settings.kafka_bootstrap_servers)
+    async def the_log() -> None:
+        await app.state.log.ping()
 
     async def stream() -> None:
         if not app.state.hub.ready:
             raise RuntimeError("the stream hub has not reached the topic yet")
 
-    app = FastAPI(title="Parley API", version="0.1.0", lifespan=lifespan)
     for exception, handler in HANDLERS.items():
         app.add_exception_handler(exception, handler)
     reads = [Depends(require("read"))]  # a no-op unless PARLEY_REQUIRE_READ_KEY is set
@@ -66,9 +87,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.include_router(contract_router, dependencies=reads)
     app.include_router(stream_router, dependencies=reads)
     app.include_router(admin_router, dependencies=[Depends(require("admin"))])
-    app.include_router(
-        health_router(lambda: {"database": database, "kafka": kafka, "stream": stream})
-    )
+    if health:
+        app.include_router(
+            health_router(lambda: {"database": database, settings.mode: the_log, "stream": stream})
+        )
     app.include_router(web_router)  # the timeline page at / and /ui: public, no key
-    instrument(app, "api")
-    return app

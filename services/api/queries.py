@@ -73,9 +73,8 @@ def visible(conn: AsyncConnection, when: Bitemporal) -> sa.ColumnElement[bool]:
 
 def has_tag(conn: AsyncConnection, tag: str) -> sa.ColumnElement[bool]:
     if conn.dialect.name == "sqlite":
-        return sa.text(
-            "EXISTS (SELECT 1 FROM json_each(item_versions.tags) WHERE value = :t)"
-        ).bindparams(t=tag)  # type: ignore[return-value]
+        each = sa.func.json_each(item_versions.c.tags).table_valued("value")
+        return sa.exists().where(each.c.value == tag)  # one bound parameter per tag
     return sa.type_coerce(item_versions.c.tags, JSONB).contains([tag])
 
 

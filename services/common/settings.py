@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -17,15 +20,38 @@ class BaseServiceSettings(ParleySettings):
     log_level: str = "info"
 
 
-class KafkaSettings(ParleySettings):
+class ModeSettings(ParleySettings):
+    #: ``kafka``: the log is a Kafka topic and the read models live in PostgreSQL (the product).
+    #: ``embedded``: the log and the read models are SQLite files under ``data_dir``.
+    mode: Literal["kafka", "embedded"] = "kafka"
+    data_dir: Path = Path(".parley/embedded")
+
+    @property
+    def log_path(self) -> Path:
+        """The embedded log's file."""
+        return self.data_dir / "log.sqlite3"
+
+
+class KafkaSettings(ModeSettings):
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     topic: str = "parley.events"
     topic_partitions: int = Field(default=6, ge=1, le=1000)
     topic_replication_factor: int = Field(default=1, ge=1, le=7)
 
 
-class DatabaseSettings(ParleySettings):
-    database_url: str = "postgresql+asyncpg://parley:parley@127.0.0.1:5433/parley"
+class DatabaseSettings(ModeSettings):
+    #: Defaults to the local stack's PostgreSQL, or in embedded mode to ``data_dir``'s SQLite.
+    database_url: str = ""
+
+    @model_validator(mode="after")
+    def _default_database(self) -> DatabaseSettings:
+        if not self.database_url:
+            self.database_url = (
+                f"sqlite+aiosqlite:///{self.data_dir / 'parley.sqlite3'}"
+                if self.mode == "embedded"
+                else "postgresql+asyncpg://parley:parley@127.0.0.1:5433/parley"
+            )
+        return self
 
 
 class AuthSettings(ParleySettings):

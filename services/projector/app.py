@@ -10,16 +10,16 @@ from typing import Any
 
 import sqlalchemy as sa
 import uvicorn
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common.database import create_engine
+from services.common.eventlog import EventLog, open_log
 from services.common.health import health_router
-from services.common.kafka import probe_kafka
 from services.common.metrics import instrument
 from services.projector.consumer import ProjectorLoop
 from services.projector.deadletters import DeadLetterBox
-from services.projector.dlq import KafkaDeadLetterQueue, ensure_topics
+from services.projector.dlq import LogDeadLetterQueue, ensure_log_topics
 from services.projector.letters import counts
 from services.projector.projection import Projection
 from services.projector.settings import ProjectorSettings
@@ -28,20 +28,26 @@ log = logging.getLogger(__name__)
 
 
 def create_health_app(
-    settings: ProjectorSettings, engine: AsyncEngine, projection: Projection
+    settings: ProjectorSettings, engine: AsyncEngine, projection: Projection, log: EventLog
 ) -> FastAPI:
     async def database() -> None:
         async with engine.connect() as conn:
             await conn.execute(sa.text("SELECT 1"))
 
-    async def kafka() -> None:
-        await probe_kafka(settings.kafka_bootstrap_servers)
-
     app = FastAPI(title="Parley projector", version="0.1.0")
-    app.include_router(health_router(lambda: {"database": database, "kafka": kafka}))
+    app.include_router(health_router(lambda: {"database": database, settings.mode: log.ping}))
     instrument(app, "projector")
+    app.include_router(status_router(settings, engine, projection))
+    return app
 
-    @app.get("/status", tags=["health"])
+
+def status_router(
+    settings: ProjectorSettings, engine: AsyncEngine, projection: Projection
+) -> APIRouter:
+    """``GET /status`` of the projector."""
+    router = APIRouter()
+
+    @router.get("/status", tags=["health"])
     async def status() -> dict[str, Any]:
         """Dead letters open and set aside since start, parked talks, consumed positions."""
         return {
@@ -54,15 +60,14 @@ def create_health_app(
             "positions": {str(p): o for p, o in sorted((await projection.positions()).items())},
         }
 
-    return app
+    return router
 
 
-async def run(settings: ProjectorSettings) -> None:
-    """Run the projector until SIGINT/SIGTERM: the consumer loop, and HTTP for health."""
-    engine = create_engine(settings.database_url, pool_size=5)
-    queue = KafkaDeadLetterQueue(
-        settings.kafka_bootstrap_servers, settings.dead_letter_topic, settings.topic
-    )
+def projector(
+    settings: ProjectorSettings, engine: AsyncEngine, log: EventLog
+) -> tuple[Projection, ProjectorLoop]:
+    """The projection of ``log`` into ``engine``'s read models, and the loop that feeds it."""
+    queue = LogDeadLetterQueue(log, settings.dead_letter_topic, settings.topic)
     projection = Projection(
         engine,
         settings.consumer_group,
@@ -71,10 +76,17 @@ async def run(settings: ProjectorSettings) -> None:
             settings.consumer_group, settings.topic, queue, settings.poison_policy
         ),
     )
-    loop = ProjectorLoop(settings, projection)
+    return projection, ProjectorLoop(settings, projection, log)
+
+
+async def run(settings: ProjectorSettings) -> None:
+    """Run the projector until SIGINT/SIGTERM: the consumer loop, and HTTP for health."""
+    engine = create_engine(settings.database_url, pool_size=5)
+    log_ = open_log(settings, "parley-projector")
+    projection, loop = projector(settings, engine, log_)
     server = uvicorn.Server(
         uvicorn.Config(
-            create_health_app(settings, engine, projection),
+            create_health_app(settings, engine, projection, log_),
             host=settings.http_host,
             port=settings.http_port,
             log_config=None,
@@ -86,7 +98,7 @@ async def run(settings: ProjectorSettings) -> None:
         asyncio.get_running_loop().add_signal_handler(sig, stop.set)
 
     http = asyncio.create_task(server.serve(), name="health-http")
-    consuming = asyncio.create_task(_consume_forever(settings, loop, queue), name="consumer")
+    consuming = asyncio.create_task(consume_forever(settings, loop, log_), name="consumer")
     await stop.wait()
     log.info("stopping: finishing the batch in hand")
     loop.stop()
@@ -94,22 +106,18 @@ async def run(settings: ProjectorSettings) -> None:
         await asyncio.wait_for(consuming, 30)
     server.should_exit = True
     await http
+    await log_.stop()
     await engine.dispose()
 
 
-async def _consume_forever(
-    settings: ProjectorSettings, loop: ProjectorLoop, queue: KafkaDeadLetterQueue
-) -> None:
-    """Run the loop, reconnecting with back-off while Kafka is unreachable."""
+async def consume_forever(settings: ProjectorSettings, loop: ProjectorLoop, log_: EventLog) -> None:
+    """Run the loop, reconnecting with back-off while the log is unreachable."""
     delay = 0.5
     while True:
         try:
-            await ensure_topics(settings)
-            await queue.start()
-            try:
-                await loop.run()
-            finally:
-                await queue.stop()
+            await log_.start()
+            await ensure_log_topics(log_, settings)
+            await loop.run()
             return
         except Exception as exc:  # keep the process up: report, back off, seek to stored positions
             log.error("consumer stopped (%r); restarting in %.1fs", exc, delay)

@@ -1,73 +1,44 @@
-"""Appending records to a Kafka topic, returning once the broker acknowledged every one."""
+"""Appending records to one topic of the log, returning once it acknowledged every one."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from aiokafka import AIOKafkaProducer
+from services.common.eventlog import EventLog, KafkaLog, Outgoing
 
-from services.projector.records import Headers
-
-
-@dataclass(frozen=True, slots=True)
-class Outgoing:
-    """A record to append; ``partition`` ``None`` lets the key choose it."""
-
-    value: bytes
-    key: bytes | None = None
-    headers: Headers = ()
-    partition: int | None = None
+__all__ = ["KafkaAppender", "Outgoing", "TopicAppender"]
 
 
-class KafkaAppender:
-    """An idempotent producer (``acks=all``) for one topic; order is kept per partition."""
+class TopicAppender:
+    """Appends to ``topic`` of ``log``; order is kept per partition.
 
-    def __init__(self, bootstrap_servers: str, topic: str, client_id: str) -> None:
+    It starts and stops ``log`` only when it ``owns`` it (a log shared in the process is
+    started and stopped by the composition root).
+    """
+
+    def __init__(self, log: EventLog, topic: str, owns: bool = False) -> None:
         self.topic = topic
-        self._bootstrap, self._client_id = bootstrap_servers, client_id
-        self._producer: AIOKafkaProducer | None = None
+        self._log, self._owns = log, owns
 
     async def start(self) -> None:
-        producer = AIOKafkaProducer(
-            bootstrap_servers=self._bootstrap,
-            acks="all",
-            enable_idempotence=True,
-            client_id=self._client_id,
-        )
-        try:
-            await producer.start()
-        except BaseException:
-            await producer.stop()
-            raise
-        self._producer = producer
+        if self._owns:
+            await self._log.start()
 
     async def stop(self) -> None:
-        if self._producer is not None:
-            await self._producer.stop()  # flushes what is in flight
-            self._producer = None
+        if self._owns:
+            await self._log.stop()  # flushes what is in flight
 
     async def partitions(self) -> set[int]:
         """The topic's partitions."""
-        return set(await self._require().partitions_for(self.topic))
+        return set(await self._log.partitions(self.topic))
 
     async def append(self, records: Sequence[Outgoing]) -> None:
-        """Send ``records`` in order and wait until every one is acknowledged."""
-        producer = self._require()
-        sent = [
-            await producer.send(
-                self.topic,
-                value=r.value,
-                key=r.key,
-                headers=list(r.headers),
-                partition=r.partition,
-            )
-            for r in records
-        ]
-        await asyncio.gather(*sent)
+        """Append ``records`` in order and wait until every one is acknowledged."""
+        await self._log.append(self.topic, records)
 
-    def _require(self) -> AIOKafkaProducer:
-        if self._producer is None:
-            raise RuntimeError(f"the producer for {self.topic} is not started")
-        return self._producer
+
+class KafkaAppender(TopicAppender):
+    """An idempotent producer (``acks=all``) for one Kafka topic."""
+
+    def __init__(self, bootstrap_servers: str, topic: str, client_id: str) -> None:
+        super().__init__(KafkaLog(bootstrap_servers, client_id), topic, owns=True)

@@ -1,8 +1,8 @@
-"""The consumer loop: fetch batches from Kafka and hand them to the projection.
+"""The consumer loop: fetch batches from the log and hand them to the projection.
 
-Kafka's committed offsets are not trusted for correctness: on every assignment the consumer
-seeks to the positions stored with the read models. They are committed to Kafka too, after the
-database, only so that lag shows in Kafka's own tools.
+The log's committed positions are not trusted for correctness: every batch starts where the
+positions stored with the read models say. They are committed to the log too, after the
+database, only so that lag shows in the log's own tools (Kafka's consumer groups).
 """
 
 from __future__ import annotations
@@ -10,12 +10,9 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from aiokafka import AIOKafkaConsumer
-from aiokafka.errors import KafkaError
-from aiokafka.structs import OffsetAndMetadata
 from prometheus_client import Counter, Gauge
 
-from services.common.rebalance import SeekToStoredPositions
+from services.common.eventlog import Consumer, EventLog, open_log
 from services.projector.projection import BatchResult, Projection
 from services.projector.records import LogRecord
 from services.projector.settings import ProjectorSettings
@@ -34,23 +31,34 @@ LAG = Gauge(
 )
 
 
-def _observe(consumer: AIOKafkaConsumer, batch: dict, result: BatchResult) -> None:
+def next_positions(records: list[LogRecord]) -> dict[int, int]:
+    """The offset after the last record of each partition in ``records``."""
+    positions: dict[int, int] = {}
+    for record in records:
+        positions[record.partition] = max(positions.get(record.partition, 0), record.offset + 1)
+    return positions
+
+
+def _observe(consumer: Consumer, positions: dict[int, int], result: BatchResult) -> None:
     PROJECTED.labels("applied").inc(result.applied)
     PROJECTED.labels("duplicate").inc(result.duplicates)
     PROJECTED.labels("replay").inc(result.replays)
     PROJECTED.labels("dead_lettered").inc(result.rejected)
-    for tp, messages in batch.items():
-        end = consumer.highwater(tp)
-        if end is not None and messages:
-            LAG.labels(str(tp.partition)).set(max(0, end - (messages[-1].offset + 1)))
+    for partition, offset in positions.items():
+        lag = consumer.lag(partition, offset)
+        if lag is not None:
+            LAG.labels(str(partition)).set(lag)
 
 
 class ProjectorLoop:
     """Consumes the topic until stopped, applying each fetched batch in one transaction."""
 
-    def __init__(self, settings: ProjectorSettings, projection: Projection) -> None:
+    def __init__(
+        self, settings: ProjectorSettings, projection: Projection, log: EventLog | None = None
+    ) -> None:
         self._settings = settings
         self._projection = projection
+        self._log = log or open_log(settings, "parley-projector")
         self._stopping = asyncio.Event()
         self.running = False
 
@@ -60,49 +68,23 @@ class ProjectorLoop:
 
     async def run(self) -> None:
         s = self._settings
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=s.kafka_bootstrap_servers,
-            group_id=s.consumer_group,
-            client_id="parley-projector",
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            isolation_level="read_committed",
-            max_poll_records=s.max_batch,
+        consumer = await self._log.consumer(
+            s.topic, s.consumer_group, self._projection.positions, s.max_batch
         )
-        consumer.subscribe(
-            [s.topic], listener=SeekToStoredPositions(consumer, self._projection.positions)
-        )
-        await consumer.start()
         self.running = True
         try:
             while not self._stopping.is_set():
-                batch = await consumer.getmany(
-                    timeout_ms=s.poll_timeout_ms, max_records=s.max_batch
-                )
+                delivered = await consumer.fetch(s.poll_timeout_ms / 1000, s.max_batch)
                 records = [
-                    LogRecord(
-                        tp.partition,
-                        message.offset,
-                        message.value or b"",
-                        tuple(message.headers or ()),
-                        message.key,
-                    )
-                    for tp, messages in batch.items()
-                    for message in messages
+                    LogRecord(d.partition, d.offset, d.value, d.headers, d.key) for d in delivered
                 ]
                 if not records:
                     continue
                 result = await self._projection.apply(records)
                 log.debug("applied batch: %s", result)
-                _observe(consumer, batch, result)
-                await self._commit_to_kafka(consumer, batch)
+                positions = next_positions(records)
+                _observe(consumer, positions, result)
+                await consumer.commit(positions)
         finally:
             self.running = False
-            await consumer.stop()
-
-    async def _commit_to_kafka(self, consumer: AIOKafkaConsumer, batch: dict) -> None:
-        offsets = {tp: OffsetAndMetadata(msgs[-1].offset + 1, "") for tp, msgs in batch.items()}
-        try:
-            await consumer.commit(offsets)
-        except KafkaError as exc:  # informational only: the database holds the truth
-            log.warning("could not commit offsets to Kafka (lag metrics only): %s", exc)
+            await consumer.close()

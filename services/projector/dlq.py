@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from services.common.kafka import ensure_topic, topic_partitions
-from services.projector.appender import KafkaAppender, Outgoing
+from services.common.eventlog import EventLog, KafkaLog
+from services.projector.appender import Outgoing, TopicAppender
 from services.projector.poison import DeadLetter
 from services.projector.settings import ProjectorSettings
 
@@ -34,12 +34,14 @@ def dlq_headers(letter: DeadLetter, topic: str) -> list[tuple[str, bytes]]:
     ]
 
 
-class KafkaDeadLetterQueue:
-    """The dead-letter topic on Kafka: each letter goes to the partition it came from."""
+class LogDeadLetterQueue:
+    """The dead-letter topic of the log: each letter goes to the partition it came from."""
 
-    def __init__(self, bootstrap_servers: str, dlq_topic: str, source_topic: str) -> None:
+    def __init__(
+        self, log: EventLog, dlq_topic: str, source_topic: str, owns: bool = False
+    ) -> None:
         self.topic, self._source = dlq_topic, source_topic
-        self._appender = KafkaAppender(bootstrap_servers, dlq_topic, "parley-projector-dlq")
+        self._appender = TopicAppender(log, dlq_topic, owns)
 
     async def start(self) -> None:
         await self._appender.start()
@@ -64,16 +66,24 @@ class KafkaDeadLetterQueue:
         )
 
 
-async def ensure_topics(settings: ProjectorSettings) -> None:
+class KafkaDeadLetterQueue(LogDeadLetterQueue):
+    """The dead-letter topic on Kafka."""
+
+    def __init__(self, bootstrap_servers: str, dlq_topic: str, source_topic: str) -> None:
+        log = KafkaLog(bootstrap_servers, "parley-projector-dlq")
+        super().__init__(log, dlq_topic, source_topic, owns=True)
+
+
+async def ensure_log_topics(log: EventLog, settings: ProjectorSettings) -> None:
     """The topic, and its dead-letter topic with as many partitions."""
-    s = settings
-    await ensure_topic(
-        s.kafka_bootstrap_servers, s.topic, s.topic_partitions, s.topic_replication_factor
+    await log.ensure_topic(settings.topic, settings.topic_partitions)
+    partitions = len(await log.partitions(settings.topic))
+    await log.ensure_topic(settings.dead_letter_topic, partitions or settings.topic_partitions)
+
+
+async def ensure_topics(settings: ProjectorSettings) -> None:
+    """:func:`ensure_log_topics` on the Kafka cluster of ``settings``."""
+    log = KafkaLog(
+        settings.kafka_bootstrap_servers, "parley-admin", settings.topic_replication_factor
     )
-    partitions = len(await topic_partitions(s.kafka_bootstrap_servers, s.topic))
-    await ensure_topic(
-        s.kafka_bootstrap_servers,
-        s.dead_letter_topic,
-        partitions or s.topic_partitions,
-        s.topic_replication_factor,
-    )
+    await ensure_log_topics(log, settings)

@@ -6,6 +6,8 @@ are portable (``JSON``, ``Uuid``) so the same schema serves PostgreSQL and SQLit
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -20,7 +22,29 @@ metadata = sa.MetaData(
 )
 
 Json = sa.JSON().with_variant(JSONB(), "postgresql")
-Timestamp = sa.DateTime(timezone=True)
+
+
+class Timestamp(sa.TypeDecorator[datetime]):
+    """An instant: ``timestamptz`` on PostgreSQL; on SQLite, which keeps no zone, stored in UTC
+    (so that text order is time order) and read back as UTC."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None or dialect.name != "sqlite":
+            return value
+        if value.tzinfo is None:
+            raise ValueError(f"a naive datetime cannot be stored as an instant: {value!r}")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(
+        self, value: datetime | None, dialect: sa.Dialect
+    ) -> datetime | None:
+        if value is None or value.tzinfo is not None:
+            return value
+        return value.replace(tzinfo=UTC)
+
 
 #: Every event exactly once, with where the log put it.
 events = sa.Table(

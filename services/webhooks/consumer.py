@@ -1,7 +1,7 @@
 """The worker's consumer loop: fetch batches in its own group and queue their deliveries.
 
-As in the projector, Kafka's committed offsets are informational: on every assignment the
-consumer seeks to the positions stored with the outbox rows.
+As in the projector, the log's committed positions are informational: every batch starts where
+the positions stored with the outbox rows say.
 """
 
 from __future__ import annotations
@@ -11,11 +11,7 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from aiokafka import AIOKafkaConsumer
-from aiokafka.errors import KafkaError
-from aiokafka.structs import OffsetAndMetadata
-
-from services.common.rebalance import SeekToStoredPositions
+from services.common.eventlog import EventLog, open_log
 from services.webhooks.deliveries import LaneKey
 from services.webhooks.outbox import Outbox, TopicRecord
 from services.webhooks.settings import WebhookSettings
@@ -31,10 +27,12 @@ class WebhookLoop:
         settings: WebhookSettings,
         outbox: Outbox,
         on_queued: Callable[[set[LaneKey]], None],
+        log: EventLog | None = None,
     ) -> None:
         self._settings = settings
         self._outbox = outbox
         self._on_queued = on_queued
+        self._log = log or open_log(settings, "parley-webhooks")
         self._stopping = asyncio.Event()
 
     def stop(self) -> None:
@@ -43,42 +41,22 @@ class WebhookLoop:
 
     async def run(self) -> None:
         s = self._settings
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=s.kafka_bootstrap_servers,
-            group_id=s.webhook_consumer_group,
-            client_id="parley-webhooks",
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            isolation_level="read_committed",
-            max_poll_records=s.max_batch,
+        consumer = await self._log.consumer(
+            s.topic, s.webhook_consumer_group, self._outbox.positions, s.max_batch
         )
-        consumer.subscribe(
-            [s.topic], listener=SeekToStoredPositions(consumer, self._outbox.positions)
-        )
-        await consumer.start()
         try:
             while not self._stopping.is_set():
-                batch = await consumer.getmany(
-                    timeout_ms=s.poll_timeout_ms, max_records=s.max_batch
-                )
-                records = [
-                    TopicRecord(
-                        tp.partition, message.offset, message.value or b"", tuple(message.headers)
-                    )
-                    for tp, messages in batch.items()
-                    for message in messages
-                ]
-                if not records:
+                delivered = await consumer.fetch(s.poll_timeout_ms / 1000, s.max_batch)
+                if not delivered:
                     continue
+                records = [
+                    TopicRecord(d.partition, d.offset, d.value, d.headers) for d in delivered
+                ]
                 lanes = await self._outbox.record(records, datetime.now(UTC))
                 self._on_queued(lanes)
-                await self._commit_to_kafka(consumer, batch)
+                positions: dict[int, int] = {}
+                for d in delivered:
+                    positions[d.partition] = max(positions.get(d.partition, 0), d.offset + 1)
+                await consumer.commit(positions)
         finally:
-            await consumer.stop()
-
-    async def _commit_to_kafka(self, consumer: AIOKafkaConsumer, batch: dict) -> None:
-        offsets = {tp: OffsetAndMetadata(msgs[-1].offset + 1, "") for tp, msgs in batch.items()}
-        try:
-            await consumer.commit(offsets)
-        except KafkaError as exc:  # informational only: the database holds the truth
-            log.warning("could not commit offsets to Kafka (lag metrics only): %s", exc)
+            await consumer.close()

@@ -23,7 +23,7 @@ EVENT = {
 
 
 def parley(stack, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PARLEY_DATABASE_URL": stack.infra.database_url}
+    env = {**os.environ, "PARLEY_DATABASE_URL": stack.database_url}
     return subprocess.run([str(PARLEY), *args], env=env, capture_output=True, text=True, timeout=60)
 
 

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaProducer
 
+from services.common.eventlog import Outgoing
 from shared.cloudevents import headers_for
 from shared.events import EVENT_ADAPTER, stamp, to_json
 from tests.support.auth import AUTH
@@ -41,28 +41,25 @@ async def post_all(ingest: str, events: list[dict], delay_s: float = 0) -> None:
 
 
 async def burst(stack, talks_id: str, count: int) -> list[str]:
-    """``count`` events of one talks straight onto the topic, as the ingest would write them."""
-    producer = AIOKafkaProducer(
-        bootstrap_servers=stack.infra.kafka_bootstrap_servers, acks="all", linger_ms=5
-    )
-    await producer.start()
-    ids = []
+    """``count`` events of one talks straight onto the log, as the ingest would write them."""
+    events = [
+        stamp(EVENT_ADAPTER.validate_python(opened(talks_id, n)), uuid.uuid4(), datetime.now(UTC))
+        for n in range(count)
+    ]
+    log = stack.open_log()
+    await log.start()
     try:
-        for n in range(count):
-            event = stamp(
-                EVENT_ADAPTER.validate_python(opened(talks_id, n)), uuid.uuid4(), datetime.now(UTC)
+        for start in range(0, count, 500):
+            await log.append(
+                stack.topic,
+                [
+                    Outgoing(to_json(e), talks_id.encode(), tuple(headers_for(e)))
+                    for e in events[start : start + 500]
+                ],
             )
-            ids.append(str(event.event_id))
-            await producer.send(
-                stack.env["PARLEY_TOPIC"],
-                to_json(event),
-                key=talks_id.encode(),
-                headers=headers_for(event),
-            )
-        await producer.flush()
     finally:
-        await producer.stop()
-    return ids
+        await log.stop()
+    return [str(e.event_id) for e in events]
 
 
 async def collect(client: SseClient, count: int, timeout_s: float) -> list:

@@ -23,7 +23,7 @@ from shared.events import EVENT_TYPES, Event, as_dict
 from tests.support.auth import AUTH
 from tests.unit.test_schemas import SCHEMAS, one_event_of_each_type
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.kafka_only]  # the topic's CloudEvents headers
 
 ROOT = Path(__file__).resolve().parents[2]
 CONSUMER = ROOT / "examples" / "consumer" / "consumer.py"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import time
 import uuid
@@ -11,9 +10,7 @@ import uuid
 import httpx
 import pytest
 import sqlalchemy as sa
-from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from services.common.kafka import topic_partitions
 from services.projector.schema import events, item_versions, talks
 from services.projector.schema import events as events_table
 from tests.support import auth as authed
@@ -54,17 +51,14 @@ def wait_for_state(api_url: str, talks_id: str, ready, timeout_s: float = 180.0)
 
 
 async def end_offsets(stack) -> dict[int, int]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=stack.infra.kafka_bootstrap_servers)
-    await consumer.start()
+    log = stack.open_log()
+    await log.start()
     try:
-        topic = stack.env["PARLEY_TOPIC"]
-        found = await topic_partitions(stack.infra.kafka_bootstrap_servers, topic)
-        assert found, f"topic {topic} has no partitions"
-        parts = [TopicPartition(topic, p) for p in found]
-        return {tp.partition: off for tp, off in (await consumer.end_offsets(parts)).items()}
+        found = await log.end_offsets(stack.topic)
+        assert found, f"topic {stack.topic} has no partitions"
+        return found
     finally:
-        with contextlib.suppress(asyncio.CancelledError):  # aiokafka's group-less consumer
-            await consumer.stop()
+        await log.stop()
 
 
 def test_a_posted_round_shows_in_the_state(stack, talks_id) -> None:
@@ -122,6 +116,7 @@ async def test_bad_input_is_refused_and_publishes_nothing(stack, talks_id) -> No
     assert before and await end_offsets(stack) == before
 
 
+@pytest.mark.kafka_only
 def test_without_a_broker_the_ingest_answers_503(stack, talks_id) -> None:
     env = {**stack.env, "PARLEY_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{free_port()}"}
     env["PARLEY_PRODUCE_TIMEOUT_S"] = "2"
@@ -140,6 +135,7 @@ def test_without_a_broker_the_ingest_answers_503(stack, talks_id) -> None:
         lonely.stop()
 
 
+@pytest.mark.kafka_only
 async def test_projector_killed_mid_stream_applies_every_event_once(stack, engine, talks_id):
     """kill -9 the projector while it works through a backlog; restart; count every event."""
     total = 1500
@@ -222,6 +218,7 @@ async def wait_for_log(service: ServiceProcess, text: str, timeout_s: float = 60
     )
 
 
+@pytest.mark.kafka_only
 async def test_a_second_projector_joining_and_leaving_applies_everything_once(
     stack, engine, talks_id
 ):

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.api.app import create_app
 from services.api.settings import ApiSettings
+from services.common.eventlog import open_log
 from services.common.kafka import topic_partitions
 from services.projector import items
 from services.projector.app import create_health_app
@@ -184,7 +185,9 @@ async def test_poison_is_dead_lettered_with_its_headers_and_the_rest_applied(
     async with projector(settings, engine) as projection:
         await caught_up(projection, sent)
         assert projection.dead_lettered == 4
-        health = httpx.ASGITransport(create_health_app(settings, engine, projection))
+        health = httpx.ASGITransport(
+            create_health_app(settings, engine, projection, open_log(settings, "t"))
+        )
         async with httpx.AsyncClient(transport=health, base_url="http://projector") as client:
             status = (await client.get("/status")).json()
     assert (status["open_dead_letters"], status["dead_lettered_since_start"]) == (4, 4)

@@ -1,4 +1,4 @@
-"""One Kafka consumer per API process, fanned out to every connected client.
+"""One reader of the log per API process, fanned out to every connected client.
 
 The hub reads every partition of the topic from the end it found at start, and puts each
 record into every subscriber's bounded queue without waiting: a client that cannot keep up
@@ -14,12 +14,10 @@ import contextlib
 import logging
 from dataclasses import dataclass, field
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.errors import KafkaError
 from prometheus_client import Gauge
 
 from services.api.stream.positions import Position
-from services.common.kafka import topic_partitions
+from services.common.eventlog import Consumer, EventLog
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +73,8 @@ class Subscriber:
 class StreamHub:
     """The process's single live reader of the topic."""
 
-    def __init__(self, bootstrap: str, topic: str, queue_size: int) -> None:
-        self._bootstrap = bootstrap
+    def __init__(self, log: EventLog, topic: str, queue_size: int) -> None:
+        self.log = log
         self._topic = topic
         self._queue_size = queue_size
         self._subscribers: set[Subscriber] = set()
@@ -122,47 +120,35 @@ class StreamHub:
     async def _run(self) -> None:
         delay = 0.5
         while True:
-            consumer = AIOKafkaConsumer(
-                bootstrap_servers=self._bootstrap,
-                enable_auto_commit=False,
-                client_id="parley-api-stream",
-            )
+            reader: Consumer | None = None
             try:
-                await consumer.start()
-                partitions = await self._partitions()
-                consumer.assign(partitions)
-                if not self._position:  # first start: live from the end
-                    await consumer.seek_to_end(*partitions)
-                    for tp in partitions:
-                        self._position[tp.partition] = await consumer.position(tp)
-                else:  # reconnected: carry on where the fan-out stopped
-                    for tp in partitions:
-                        consumer.seek(tp, self._position.get(tp.partition, 0))
+                await self._wait_for_topic()
+                # First start: live from the end. Reconnected: on from where the fan-out stopped.
+                reader = await self.log.reader(self._topic, self._position or None)
+                self._position = await reader.positions()
                 self._ready.set()
                 delay = 0.5
-                await self._pump(consumer)
-            except (KafkaError, OSError) as exc:
-                log.warning("stream hub lost Kafka (%r); retrying in %.1fs", exc, delay)
+                await self._pump(reader)
+            except (Exception, OSError) as exc:  # the log went away: retry from the position
+                log.warning("stream hub lost the log (%r); retrying in %.1fs", exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10)
             finally:
-                await consumer.stop()
+                if reader is not None:
+                    await reader.close()
 
-    async def _partitions(self) -> list[TopicPartition]:
-        """The topic's partitions, waiting for the topic to exist (the ingest creates it)."""
+    async def _wait_for_topic(self) -> None:
+        """The ingest creates the topic: wait until it exists."""
         while True:
-            found = await topic_partitions(self._bootstrap, self._topic)
-            if found:
-                return [TopicPartition(self._topic, p) for p in found]
+            if await self.log.partitions(self._topic):
+                return
             await asyncio.sleep(0.5)
 
-    async def _pump(self, consumer: AIOKafkaConsumer) -> None:
+    async def _pump(self, reader: Consumer) -> None:
         while True:
-            batch = await consumer.getmany(timeout_ms=500, max_records=2000)
-            for tp, messages in batch.items():
-                for m in messages:
-                    self._fan_out(Record(tp.partition, m.offset, m.value or b"", dict(m.headers)))
-                    self._position[tp.partition] = m.offset + 1
+            for d in await reader.fetch(0.5, 2000):
+                self._fan_out(Record(d.partition, d.offset, d.value, dict(d.headers)))
+                self._position[d.partition] = d.offset + 1
 
     def _fan_out(self, record: Record) -> None:
         for subscriber in self._subscribers:

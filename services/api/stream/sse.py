@@ -59,9 +59,7 @@ async def _frames(request: Request, hub: StreamHub, cursor: Cursor) -> AsyncIter
         yield f"retry: 2000\n: streaming from {where}\n\n"
         if positions.behind(cursor.position, live_from):
             chunk: list[str] = []
-            async for record in catch_up(
-                settings.kafka_bootstrap_servers, settings.topic, cursor.position, live_from
-            ):
+            async for record in catch_up(hub.log, settings.topic, cursor.position, live_from):
                 if (frame := cursor.frame(record)) is not None:
                     chunk.append(frame)
                 if len(chunk) >= MAX_CHUNK:
