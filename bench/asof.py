@@ -2,6 +2,8 @@
 
 Reports p50/p99 of the state query at the present, at random past dates, and at random
 (as_of, known_at) pairs, and of ``fold()`` over that talks' events in Python, all in one run.
+The state query is ``talks_state_json()``, what ``GET /v1/talks/{id}/state`` sends: the SQL
+and the assembled JSON body, without HTTP.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 from bench.generate import SPAN_DAYS, START, talks_history
 from bench.loader import talks_ids
-from services.api.queries import talks_state
+from services.api.queries import talks_state_json
 from services.api.timeparams import Bitemporal
 from services.common.database import create_engine
 from shared.state import fold
@@ -54,13 +56,13 @@ async def measure(
     timings: list[Timing] = []
     try:
         for _ in range(20):  # warm the pool and the caches alike for every case
-            await talks_state(engine, rnd.choice(talks), Bitemporal(now, now), 30)
+            await talks_state_json(engine, rnd.choice(talks), Bitemporal(now, now), 30)
         for name, when in cases.items():
             taken = []
             for _ in range(samples):
                 t, w = rnd.choice(talks), when()
                 start = time.perf_counter()
-                await talks_state(engine, t, w, 30)
+                await talks_state_json(engine, t, w, 30)
                 taken.append(time.perf_counter() - start)
             timings.append(Timing(name, taken))
     finally:

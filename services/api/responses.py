@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from operator import itemgetter
+from typing import Any, NamedTuple, cast
 
-from pydantic import BaseModel, ConfigDict, Field
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from shared.state import Change, Position, RoundState, StrikeState, TimelineEntry
+from shared.state import Change, Position, RoundState, StrikeState, TimelineEntry, gap
+from shared.vocabulary import Issue
 
 
 class TalksSummary(BaseModel):
@@ -100,3 +105,87 @@ class Provenance(BaseModel):
     sources_added: list[dict[str, Any]]
     believed: dict[str, Any] | None
     believed_event_ids: list[str] | None
+
+
+class _Stated(NamedTuple):
+    party: str
+    stance: str
+
+
+_TIME = TypeAdapter(datetime | None)
+_ISSUE_ORDER = {issue.value: i for i, issue in enumerate(Issue)}
+
+
+def state_document(
+    talks_id: str,
+    as_of: datetime | None,
+    known_at: datetime | None,
+    window_days: int,
+    rows: Iterable[tuple[str, str]],
+    event_count: int,
+) -> bytes:
+    """The JSON of :class:`TalksState` from stored item JSON, in the order ``assemble`` gives.
+
+    Each row is ``(kind, json)``, the JSON being the item model's own (``item_versions.doc``):
+    it is read for the fields the state sorts and groups by, then spliced in as it is, so no
+    item is validated or serialised on the way. ``tests/unit/test_state_document.py`` holds
+    it to ``assemble``.
+    """
+    rounds: list[tuple[Any, str]] = []
+    ceasefires: list[tuple[Any, str]] = []
+    strikes: list[tuple[Any, str]] = []
+    agreements: list[tuple[Any, str]] = []
+    positions: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
+    for kind, doc in rows:
+        item = orjson.loads(doc)
+        if kind == "round":
+            planned = item["planned_start"]
+            order = (planned is None, planned or item["opened_at"] or "", item["round_id"])
+            rounds.append((order, doc))
+        elif kind == "position":
+            positions[item["issue"]].append((item["party"], item["stance"], doc))
+        elif kind == "ceasefire":
+            ceasefires.append((item["ceasefire_id"], doc))
+        elif kind == "strike":
+            latest = datetime.fromisoformat(item["occurred_latest"])
+            strikes.append(((latest, item["event_id"]), doc))
+        elif kind == "agreement":
+            agreements.append(((item["reached_at"], item["agreement_id"]), doc))
+    if as_of is not None:
+        window_start = as_of - timedelta(days=window_days)
+        strikes = [s for s in strikes if s[0][0] > window_start]
+    strikes.sort(key=itemgetter(0), reverse=True)
+    issues = []
+    for issue, group in sorted(positions.items(), key=lambda kv: _ISSUE_ORDER[kv[0]]):
+        group.sort(key=itemgetter(0))
+        stated = cast(list[Position], [_Stated(p, s) for p, s, _ in group])  # all gap() reads
+        issues.append(
+            f'{{"issue":{_str(issue)},"positions":{_array(d for _, _, d in group)},'
+            f'"gap":{_str(gap(stated).value)}}}'
+        )
+    document = (
+        f'{{"talks_id":{_str(talks_id)},"as_of":{_time(as_of)},"known_at":{_time(known_at)},'
+        f'"rounds":{_sorted(rounds)},"issues":[{",".join(issues)}],'
+        f'"ceasefires":{_sorted(ceasefires)},'
+        f'"recent_strikes":{{"window_days":{int(window_days)},"count":{len(strikes)},'
+        f'"items":{_array(d for _, d in strikes)}}},'
+        f'"agreements":{_sorted(agreements)},"event_count":{int(event_count)}}}'
+    )
+    return document.encode()
+
+
+def _str(value: str) -> str:
+    return orjson.dumps(value).decode()
+
+
+def _time(value: datetime | None) -> str:
+    return _TIME.dump_json(value).decode()
+
+
+def _array(docs: Iterable[str]) -> str:
+    return f"[{','.join(docs)}]"
+
+
+def _sorted(keyed: list[tuple[Any, str]]) -> str:
+    keyed.sort(key=itemgetter(0))
+    return _array(d for _, d in keyed)

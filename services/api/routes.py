@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from services.api.history import changes_between, provenance, reports_recorded, timeline_entries
 from services.api.queries import (
@@ -14,7 +14,7 @@ from services.api.queries import (
     kind_items,
     list_talks,
     strikes_page,
-    talks_state,
+    talks_state_json,
 )
 from services.api.responses import (
     BeliefChanges,
@@ -70,14 +70,15 @@ async def get_state(
     talks_id: TalksId,
     t: When,
     window_days: Annotated[int, Query(ge=1, le=3650)] = DEFAULT_WINDOW_DAYS,
-) -> TalksState:
+) -> Response:
     """Where the talks stood as of `as_of`, as the record stood at `known_at`.
 
     Rounds, each party's position per issue with the gap between them, ceasefires with the
     violations alleged, strikes in the `window_days` up to `as_of`, agreements. Every item
     carries the `event_ids` it derives from and its `corroboration` (distinct sources).
     """
-    return await talks_state(request.state.engine, talks_id, t, window_days)
+    body = await talks_state_json(request.state.engine, talks_id, t, window_days)
+    return Response(body, media_type="application/json")  # already TalksState's JSON
 
 
 @router.get("/talks/{talks_id}/rounds", response_model=RoundsResponse, tags=["talks"])

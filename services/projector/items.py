@@ -124,6 +124,7 @@ async def rebuild_items(
                 "valid_to": v.valid_to,
                 "tags": tags_of(v.value),
                 "body": v.value.model_dump(mode="json"),
+                "doc": v.value.model_dump_json(),
             }
             for v in history
         ]

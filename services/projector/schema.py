@@ -38,9 +38,7 @@ class Timestamp(sa.TypeDecorator[datetime]):
             raise ValueError(f"a naive datetime cannot be stored as an instant: {value!r}")
         return value.astimezone(UTC).replace(tzinfo=None)
 
-    def process_result_value(
-        self, value: datetime | None, dialect: sa.Dialect
-    ) -> datetime | None:
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
         if value is None or value.tzinfo is not None:
             return value
         return value.replace(tzinfo=UTC)
@@ -89,6 +87,8 @@ item_events = sa.Table(
 
 #: Every version of every state item: believed from ``known_from`` until ``known_to``, in
 #: effect from ``valid_from`` until ``valid_to`` (``NULL``: still). See shared/state/history.py.
+#: ``body`` is the item as JSON for queries; ``doc`` the same item as the API serves it (the
+#: model's JSON text, spliced into responses as it is; nullable only because 0008 added it).
 item_versions = sa.Table(
     "item_versions",
     metadata,
@@ -102,6 +102,7 @@ item_versions = sa.Table(
     sa.Column("valid_to", Timestamp, nullable=True),
     sa.Column("tags", Json, nullable=False),
     sa.Column("body", Json, nullable=False),
+    sa.Column("doc", sa.Text(), nullable=True),
     sa.Index("ix_item_versions_item", "talks_id", "kind", "item_key"),
     sa.Index(
         "ix_item_versions_from",
@@ -109,6 +110,30 @@ item_versions = sa.Table(
         "kind",
         "valid_from",
         postgresql_include=["known_from", "known_to", "valid_to"],
+    ),
+    # one partial B-tree per shape of rectangle, which the state read unions (0008)
+    *(
+        sa.Index(
+            f"ix_item_versions_{shape}",
+            "talks_id",
+            "kind",
+            *columns,
+            postgresql_where=sa.text(where),
+            sqlite_where=sa.text(where),
+        )
+        for shape, columns, where in (
+            ("open", ["valid_from", "known_from"], "known_to IS NULL AND valid_to IS NULL"),
+            (
+                "valid_closed",
+                ["valid_to", "valid_from", "known_from"],
+                "known_to IS NULL AND valid_to IS NOT NULL",
+            ),
+            (
+                "known_closed",
+                ["known_to", "known_from", "valid_from", "valid_to"],
+                "known_to IS NOT NULL",
+            ),
+        )
     ),
     # and, on PostgreSQL, ix_item_versions_bitemporal: GiST over both time ranges (0003)
 )
