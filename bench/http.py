@@ -29,7 +29,17 @@ class Connection:
         return self._reader, self._writer
 
     async def request(self, method: str, path: str, body: bytes = b"") -> tuple[int, bytes]:
-        """Send one request; the status and the body of the answer."""
+        """Send one request; the status and the body of the answer. A kept-alive connection
+        the server closed while idle (uvicorn does after 5 s) is reopened once."""
+        reused = self._reader is not None
+        try:
+            return await self._request(method, path, body)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            if not reused:
+                raise
+            return await self._request(method, path, body)
+
+    async def _request(self, method: str, path: str, body: bytes) -> tuple[int, bytes]:
         reader, writer = await self._open()
         head = f"{method} {path} HTTP/1.1\r\n{self._head}"
         if body or method == "POST":
