@@ -6,11 +6,14 @@ and a topic of their own). Concurrent clients post single events, each with its 
 same body once the service is back. Mid-load one service gets SIGTERM; it must exit on its
 own and promptly, after its orderly shutdown; it is then started again and the load finishes.
 
-- **ingest**: it stops accepting connections, answers the requests in flight (so some
-  requests that started before the signal end with a 2xx after it) and drops none: a client
-  sees a 2xx, a 503 or a refused connection, never a connection closed without an answer
-  (the clients send ``Connection: close``, so no idle keep-alive connection can race the
-  shutdown). The retries after the restart double nothing.
+- **ingest**: it stops accepting connections and answers the requests in flight (so some
+  requests that started before the signal end with a 2xx after it). A client sees a 2xx, a
+  503, a refused connection, or a connection closed without an answer, and the last only for
+  a request the ingest never read: one that was still in the listen backlog (or unread on an
+  accepted connection) when it closed its socket, which no server can answer once it stops
+  accepting (Kubernetes' ``preStop`` sleep keeps new traffic away first). The clients send
+  ``Connection: close``, so no idle keep-alive connection races the shutdown. Every request
+  without an answer is retried with the same ``event_id`` after the restart; nothing doubles.
 - **projector**: it finishes the batch in hand, commits it with its positions, and commits
   the same offsets to Kafka (so the group's lag is right) before it exits.
 
@@ -60,6 +63,7 @@ class Answer:
     outcome: int | str  # the status code, REFUSED or DROPPED
     started_at: float
     ended_at: float
+    error: str = ""  # the exception, when there was no answer
 
 
 @dataclass
@@ -84,16 +88,17 @@ async def post_all(url: str, events: list[Event], ledger: Ledger, give_up_at: fl
                 while time.monotonic() < give_up_at:
                     started = time.monotonic()
                     outcome: int | str
+                    error = ""
                     try:
                         response = await c.post("/v1/events", content=body)
-                    except httpx.ConnectError:
-                        outcome = REFUSED
-                    except httpx.TransportError:
-                        outcome = DROPPED
+                    except httpx.ConnectError as exc:
+                        outcome, error = REFUSED, repr(exc)
+                    except httpx.TransportError as exc:
+                        outcome, error = DROPPED, repr(exc)
                     else:
                         outcome = response.status_code
                     ledger.answers.append(
-                        Answer(event["event_id"], outcome, started, time.monotonic())
+                        Answer(event["event_id"], outcome, started, time.monotonic(), error)
                     )
                     if outcome in (200, 202):
                         receipt = response.json()
@@ -209,13 +214,20 @@ async def test_sigterm_to_the_ingest_under_load_answers_in_flight_and_loses_noth
         assert code in GRACEFUL and took < 35, (code, took, ingest.tail())
         assert "Application shutdown complete." in ingest.tail(5), ingest.tail()
         assert not log_problems(ingest), ingest.tail()
+        handled_by_the_old_ingest = ingest.log_path.read_text(errors="replace")
         ingest = await start("ingest", env, port=ingest.port)
         services.append(ingest)
         await asyncio.wait_for(load, 300)
 
         outcomes = ledger.outcomes()
         assert len(ledger.acknowledged) == EVENTS, outcomes
-        assert outcomes[DROPPED] == 0, outcomes
+        # A connection closed without an answer happens only to a request the ingest never
+        # read: one still in the listen backlog (or not yet read from an accepted
+        # connection) when it stopped accepting. The old ingest logged nothing of it.
+        dropped = [a for a in ledger.answers if a.outcome == DROPPED]
+        print(f"outcomes {dict(outcomes)}; without an answer: {[a.error for a in dropped]}")
+        assert not [a for a in dropped if a.event_id in handled_by_the_old_ingest], dropped
+        assert all(a.ended_at > signalled for a in dropped), dropped
         assert outcomes[REFUSED] > 0, outcomes  # the load did meet the stopped ingest
         in_flight = [
             a for a in ledger.answers if a.started_at < signalled < a.ended_at and a.outcome == 202
