@@ -161,7 +161,14 @@ def _state_queries() -> tuple[sa.Select[Any], sa.Select[Any]]:
     ]
     event_count = sum(counts[1:], counts[0])
     others = ["round", "position", "ceasefire", "agreement"]
-    items = sa.select(v.kind, v.doc, event_count).where(
+    # what assembling sorts and groups by, besides the key (see responses.state_document)
+    first = {"round": "planned_start", "position": "stance", "strike": "occurred_latest"}
+    first["agreement"] = "reached_at"
+    sort_keys = [
+        sa.case({kind: v.body[f].as_string() for kind, f in first.items()}, value=v.kind),
+        sa.case({"round": v.body["opened_at"].as_string()}, value=v.kind),
+    ]
+    items = sa.select(v.kind, v.item_key, v.doc, *sort_keys, event_count).where(
         v.talks_id == talks_id,
         sa.or_(
             sa.and_(v.kind.in_(others), shapes[0]),
@@ -195,12 +202,12 @@ async def talks_state_json(
             await conn.execution_options(isolation_level="AUTOCOMMIT")
         rows = (await conn.execute(STATE_QUERY, params)).all()
         if rows:
-            event_count = rows[0][2]
+            event_count = rows[0][-1]
         else:
             event_count = await conn.scalar(EVENT_COUNT_QUERY, params) or 0
             if not event_count:
                 await require_talks(conn, talks_id)
-    items = [(kind, doc) for kind, doc, _ in rows]
+    items = [row[:-1] for row in rows]
     return state_document(talks_id, when.as_of, when.known_at, window_days, items, event_count)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from operator import itemgetter
 from typing import Any, NamedTuple, cast
@@ -121,36 +121,35 @@ def state_document(
     as_of: datetime | None,
     known_at: datetime | None,
     window_days: int,
-    rows: Iterable[tuple[str, str]],
+    rows: Iterable[Sequence[Any]],
     event_count: int,
 ) -> bytes:
     """The JSON of :class:`TalksState` from stored item JSON, in the order ``assemble`` gives.
 
-    Each row is ``(kind, json)``, the JSON being the item model's own (``item_versions.doc``):
-    it is read for the fields the state sorts and groups by, then spliced in as it is, so no
-    item is validated or serialised on the way. ``tests/unit/test_state_document.py`` holds
-    it to ``assemble``.
+    Each row is ``(kind, item_key, json, first, second)``: the JSON is the item model's own
+    (``item_versions.doc``), spliced in as it is, so no item is parsed, validated or
+    serialised on the way; the key and two fields read beside it give the order: a round's
+    ``planned_start`` and ``opened_at``, a position's ``stance``, a strike's
+    ``occurred_latest``, an agreement's ``reached_at``. ``tests/unit/test_state_document.py``
+    holds it to the fold, byte for byte.
     """
     rounds: list[tuple[Any, str]] = []
     ceasefires: list[tuple[Any, str]] = []
     strikes: list[tuple[Any, str]] = []
     agreements: list[tuple[Any, str]] = []
     positions: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
-    for kind, doc in rows:
-        item = orjson.loads(doc)
+    for kind, key, doc, first, second in rows:
         if kind == "round":
-            planned = item["planned_start"]
-            order = (planned is None, planned or item["opened_at"] or "", item["round_id"])
-            rounds.append((order, doc))
+            rounds.append(((first is None, first or second or "", key), doc))
         elif kind == "position":
-            positions[item["issue"]].append((item["party"], item["stance"], doc))
+            issue, party = key.split("/", 1)
+            positions[issue].append((party, first, doc))
         elif kind == "ceasefire":
-            ceasefires.append((item["ceasefire_id"], doc))
+            ceasefires.append((key, doc))
         elif kind == "strike":
-            latest = datetime.fromisoformat(item["occurred_latest"])
-            strikes.append(((latest, item["event_id"]), doc))
+            strikes.append(((datetime.fromisoformat(first), key), doc))
         elif kind == "agreement":
-            agreements.append(((item["reached_at"], item["agreement_id"]), doc))
+            agreements.append(((first, key), doc))
     if as_of is not None:
         window_start = as_of - timedelta(days=window_days)
         strikes = [s for s in strikes if s[0][0] > window_start]
