@@ -186,10 +186,23 @@ def cloudevents_headers_schema() -> dict[str, Any]:
         "ce_recordedat": {**utc, "description": "The same as ce_time, by its Parley name."},
         "content-type": {"const": "application/json", "description": "The value is JSON."},
     }
+    tracing: dict[str, dict[str, Any]] = {
+        "traceparent": {
+            "type": "string",
+            "pattern": "^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$",
+            "description": "W3C Trace Context of the ingest's span (CloudEvents Distributed "
+            "Tracing extension); optional.",
+        },
+        "tracestate": {
+            "type": "string",
+            "maxLength": 512,
+            "description": "W3C tracestate passed on from the request; optional.",
+        },
+    }
     return {
         "title": "CloudEvents headers",
         "description": "CloudEvents 1.0 attributes in Kafka binary mode, plus Parley extensions.",
         "type": "object",
         "required": list(properties),
-        "properties": properties,
+        "properties": {**properties, **tracing},
     }

@@ -7,7 +7,6 @@ SQLite, through the same SQLAlchemy tables and Alembic migrations as on PostgreS
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -28,7 +27,7 @@ from services.ingest.app import include_routes as include_ingest_routes
 from services.ingest.app import serving as serving_ingest
 from services.ingest.log_publisher import LogPublisher
 from services.ingest.receipts import SqlReceipts
-from services.projector.app import consume_forever, projector, status_router
+from services.projector.app import consume_forever, finish, projector, status_router
 from services.projector.dlq import ensure_log_topics
 from services.projector.migrate import upgrade_to_head
 from services.webhooks.app import WebhookWorker
@@ -63,8 +62,7 @@ def create_app(settings: EmbeddedSettings | None = None) -> FastAPI:
         finally:
             log.info("stopping: finishing the batch in hand and the deliveries")
             loop.stop()
-            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-                await asyncio.wait_for(consuming, 30)
+            await finish(consuming)
             await worker.stop()
             await the_log.stop()
             await engine.dispose()
@@ -95,5 +93,5 @@ def create_app(settings: EmbeddedSettings | None = None) -> FastAPI:
             }
         )
     )
-    instrument(app, "embedded")
+    instrument(app, "embedded", before_scrape=[projection.refresh_gauges])
     return app

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
 from typing import Any
@@ -36,7 +35,7 @@ def create_health_app(
 
     app = FastAPI(title="Parley projector", version="0.1.0")
     app.include_router(health_router(lambda: {"database": database, settings.mode: log.ping}))
-    instrument(app, "projector")
+    instrument(app, "projector", before_scrape=[projection.refresh_gauges])
     app.include_router(status_router(settings, engine, projection))
     return app
 
@@ -102,8 +101,7 @@ async def run(settings: ProjectorSettings) -> None:
     await stop.wait()
     log.info("stopping: finishing the batch in hand")
     loop.stop()
-    with contextlib.suppress(asyncio.CancelledError):
-        await asyncio.wait_for(consuming, 30)
+    await finish(consuming)
     server.should_exit = True
     await http
     await log_.stop()
@@ -111,15 +109,26 @@ async def run(settings: ProjectorSettings) -> None:
 
 
 async def consume_forever(settings: ProjectorSettings, loop: ProjectorLoop, log_: EventLog) -> None:
-    """Run the loop, reconnecting with back-off while the log is unreachable."""
+    """Run the loop, reconnecting with back-off while the log is unreachable, until stopped."""
     delay = 0.5
-    while True:
+    while not loop.stopping:
         try:
             await log_.start()
             await ensure_log_topics(log_, settings)
             await loop.run()
             return
         except Exception as exc:  # keep the process up: report, back off, seek to stored positions
+            if loop.stopping:
+                return
             log.error("consumer stopped (%r); restarting in %.1fs", exc, delay)
-            await asyncio.sleep(delay)
+            await loop.wait_stopping(delay)
             delay = min(delay * 2, 10.0)
+
+
+async def finish(consuming: asyncio.Task[None], timeout_s: float = 30) -> None:
+    """Wait for the consumer to finish its batch; past ``timeout_s``, cancel it (the batch in
+    hand is rolled back and read again on the next start)."""
+    try:
+        await asyncio.wait_for(consuming, timeout_s)
+    except (TimeoutError, asyncio.CancelledError):
+        log.warning("the consumer did not stop within %.0f s; its batch is rolled back", timeout_s)

@@ -8,6 +8,7 @@ database, only so that lag shows in the log's own tools (Kafka's consumer groups
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from prometheus_client import Counter, Gauge
@@ -65,6 +66,15 @@ class ProjectorLoop:
     def stop(self) -> None:
         """Finish the batch in hand, then return from :meth:`run`."""
         self._stopping.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+    async def wait_stopping(self, timeout_s: float) -> None:
+        """Sleep ``timeout_s``, or less if told to stop meanwhile."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), timeout_s)
 
     async def run(self) -> None:
         s = self._settings
