@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run stack stack-down stack-status test test-unit bench check lint format lock clean
+.PHONY: help venv run stack-run stack stack-down stack-status test test-unit bench check lint format lock clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
@@ -19,7 +19,10 @@ $(STAMP): pyproject.toml constraints.txt
 
 venv: $(STAMP) ## create .venv with the pinned dependencies
 
-run: $(STAMP) ## start Kafka, PostgreSQL and the three services in the foreground (Ctrl-C stops)
+run: $(STAMP) ## Parley in one process on :8000, nothing but Python (SQLite; data in .parley/embedded); ARGS=--empty skips the example
+	@PARLEY_LOG_FORMAT=$${PARLEY_LOG_FORMAT:-text} $(PY) -m services.embedded $(ARGS)
+
+stack-run: $(STAMP) ## the real system (Kafka, PostgreSQL and the four services) in the foreground; Ctrl-C stops it
 	@bash deploy/local/stack.sh run
 
 stack: $(STAMP) ## start the whole system in the background and wait until it is ready

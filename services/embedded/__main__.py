@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import secrets
 import sys
@@ -64,7 +65,7 @@ async def serve(settings: EmbeddedSettings, key: str, load_example: bool) -> Non
         f"  state           {url}/v1/talks/abu-dhabi-trilateral/state?as_of=2026-02-05\n"
         f"  live events     {url}/v1/stream\n"
         f"  dev key         {key}\n"
-        f"                  (export PARLEY_API_KEY={key} lets `parley load` use it)\n"
+        f"  load a file     PARLEY_API_KEY={key} .venv/bin/parley load FILE --ingest {url}\n"
         "Ctrl-C stops it; everything posted is kept."
     )
     await serving
@@ -82,6 +83,7 @@ def main() -> int:
     key = dev_key(probe.data_dir)
     settings = EmbeddedSettings(bootstrap_key=key)
     configure_logging(settings.log_level)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # the example's requests, one per line
     example = not args.empty and os.environ.get("PARLEY_EXAMPLE", "1") != "0" and EXAMPLE.exists()
     asyncio.run(serve(settings, key, example))
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.api.queries import talks_state
 from services.api.timeparams import Bitemporal
+from services.common.database import create_engine
+from services.projector.migrate import upgrade_to_head
 from services.projector.projection import LogRecord, Projection
 from services.projector.schema import events, item_versions, talks
 from shared.events import EVENT_ADAPTER, parse_recorded, stamp, to_json
@@ -35,6 +38,25 @@ def recorded(talks_id: str, kind: str, round_id: str, n: int) -> bytes:
     }
     event = EVENT_ADAPTER.validate_python(raw)
     return to_json(stamp(event, uuid.uuid4(), T0 + timedelta(seconds=n)))
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def store_url(request: pytest.FixtureRequest, tmp_path) -> str:
+    """The store contract: the same tests on PostgreSQL and on the embedded mode's SQLite,
+    each through the migrations the services run."""
+    if request.param == "postgresql":
+        return request.getfixturevalue("infra").database_url
+    url = f"sqlite+aiosqlite:///{tmp_path / 'parley.sqlite3'}"
+    upgrade_to_head(url)
+    return url
+
+
+@pytest.fixture
+async def engine(store_url: str) -> AsyncIterator[AsyncEngine]:
+    """The engine the services build, on either store."""
+    engine = create_engine(store_url)
+    yield engine
+    await engine.dispose()
 
 
 @pytest.fixture
@@ -110,8 +132,16 @@ async def test_an_undecodable_record_is_skipped_and_the_rest_applied(engine, pro
 
 async def test_a_failed_batch_changes_nothing(engine, projection, talks_id) -> None:
     good = LogRecord(0, 0, recorded(talks_id, "round.opened", "r2", 0))
-    check = f"CHECK (talks_id <> '{talks_id}')"
-    refuse = f"ALTER TABLE item_versions ADD CONSTRAINT ck_test_fail {check}"
+    if engine.dialect.name == "sqlite":  # no ADD CONSTRAINT: a trigger refuses instead
+        refuse = (
+            "CREATE TRIGGER ck_test_fail BEFORE INSERT ON item_versions"
+            f" WHEN NEW.talks_id = '{talks_id}' BEGIN SELECT RAISE(ABORT, 'refused'); END"
+        )
+        allow = "DROP TRIGGER ck_test_fail"
+    else:
+        check = f"CHECK (talks_id <> '{talks_id}')"
+        refuse = f"ALTER TABLE item_versions ADD CONSTRAINT ck_test_fail {check}"
+        allow = "ALTER TABLE item_versions DROP CONSTRAINT ck_test_fail"
     async with engine.begin() as conn:  # make the database refuse this talks' items
         await conn.execute(sa.text(refuse))
     try:
@@ -119,7 +149,7 @@ async def test_a_failed_batch_changes_nothing(engine, projection, talks_id) -> N
             await projection.apply([good])
     finally:
         async with engine.begin() as conn:
-            await conn.execute(sa.text("ALTER TABLE item_versions DROP CONSTRAINT ck_test_fail"))
+            await conn.execute(sa.text(allow))
     assert await count(engine, talks_id) == (0, 0)
     assert await projection.positions() == {}
     assert (await projection.apply([good])).applied == 1
