@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import secrets
@@ -85,10 +86,8 @@ def main() -> int:
     configure_logging(settings.log_level)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # the example's requests, one per line
     example = not args.empty and os.environ.get("PARLEY_EXAMPLE", "1") != "0" and EXAMPLE.exists()
-    try:
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn stopped cleanly, then re-raised it
         asyncio.run(serve(settings, key, example))
-    except KeyboardInterrupt:  # uvicorn shut down cleanly, then re-raised the Ctrl-C
-        pass
     say(f"stopped; every event is kept in {settings.data_dir}/ for the next start")
     return 0
 
