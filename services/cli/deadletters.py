@@ -12,7 +12,8 @@ import sys
 from typing import Any
 
 from services.common.database import create_engine
-from services.projector.appender import KafkaAppender
+from services.common.eventlog import open_log
+from services.projector.appender import TopicAppender
 from services.projector.letters import counts, list_letters
 from services.projector.redrive import resolve
 from services.projector.settings import ProjectorSettings, get_settings
@@ -92,7 +93,7 @@ async def _list(engine: Any, settings: ProjectorSettings, args: argparse.Namespa
 
 
 async def _replay(engine: Any, settings: ProjectorSettings, args: argparse.Namespace) -> int:
-    appender = KafkaAppender(settings.kafka_bootstrap_servers, settings.topic, "parley-replay")
+    appender = TopicAppender(open_log(settings, "parley-replay"), settings.topic, owns=True)
     await appender.start()
     try:
         done = await resolve(
