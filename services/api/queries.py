@@ -14,10 +14,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from services.api.responses import state_document
+from services.api.responses import state_document, state_document_from_groups
 from services.api.timeparams import Bitemporal
 from services.projector.schema import events, item_versions, talks
 from shared.state import (
@@ -138,14 +138,19 @@ def visible_shapes(as_of: Any, known_at: Any) -> list[sa.ColumnElement[bool]]:
     ]
 
 
-def _state_queries() -> tuple[sa.Select[Any], sa.Select[Any]]:
+def _state_queries() -> tuple[sa.Select[Any], sa.Select[Any], sa.Select[Any]]:
     """The state's read, built once with bound parameters ``talks_id``, ``as_of``,
-    ``known_at`` and ``window_start``: the visible items' JSON (strikes only within the
-    window), each row with the count of visible events; and that count alone.
+    ``known_at`` and ``window_start``.
 
-    One statement over one table: a BitmapOr of the partial indexes, plus the counts as
-    init plans. (A UNION ALL of the same would be planned as a Parallel Append, whose workers
-    cost more to start than the whole read.)
+    The visible items come from one scan of one table: a BitmapOr of the partial indexes,
+    with the counts as init plans (a UNION ALL of the same would be planned as a Parallel
+    Append, whose workers cost more to start than the whole read). Three statements:
+
+    - ``rows``: each visible item's key, stored JSON and the fields the state is sorted by,
+      with the count of visible events (portable; assembled by ``state_document``);
+    - ``groups`` (PostgreSQL): the same rows already sorted and joined into JSON arrays, one
+      row per kind and per issue, the strike window applied (``state_document_from_groups``);
+    - ``count``: the count alone, for when no item is visible.
     """
     v = item_versions.c
     talks_id = sa.bindparam("talks_id", type_=v.talks_id.type)
@@ -164,11 +169,15 @@ def _state_queries() -> tuple[sa.Select[Any], sa.Select[Any]]:
     # what assembling sorts and groups by, besides the key (see responses.state_document)
     first = {"round": "planned_start", "position": "stance", "strike": "occurred_latest"}
     first["agreement"] = "reached_at"
-    sort_keys = [
-        sa.case({kind: v.body[f].as_string() for kind, f in first.items()}, value=v.kind),
-        sa.case({"round": v.body["opened_at"].as_string()}, value=v.kind),
-    ]
-    items = sa.select(v.kind, v.item_key, v.doc, *sort_keys, event_count).where(
+    visible_items = sa.select(
+        v.kind,
+        v.item_key,
+        v.doc,
+        sa.case({kind: v.body[f].as_string() for kind, f in first.items()}, value=v.kind).label(
+            "first"
+        ),
+        sa.case({"round": v.body["opened_at"].as_string()}, value=v.kind).label("second"),
+    ).where(
         v.talks_id == talks_id,
         sa.or_(
             sa.and_(v.kind.in_(others), shapes[0]),
@@ -177,10 +186,49 @@ def _state_queries() -> tuple[sa.Select[Any], sa.Select[Any]]:
             *(sa.and_(v.kind.in_([*others, "strike"]), shape) for shape in shapes[1:]),
         ),
     )
-    return items, sa.select(event_count)
+    rows = visible_items.add_columns(event_count.label("event_count"))
+    return (
+        rows,
+        _grouped(visible_items.subquery("visible"), window_start, event_count),
+        sa.select(event_count),
+    )
 
 
-STATE_QUERY, EVENT_COUNT_QUERY = _state_queries()
+def _grouped(
+    items: sa.Subquery, window_start: sa.BindParameter[Any], event_count: Any
+) -> sa.Select[Any]:
+    """The visible items as JSON arrays in ``assemble``'s order, one row per kind and, for
+    positions, per issue (with the parties and stances the gap needs). Text is ordered
+    ``COLLATE "C"``, by code point, as Python orders it."""
+    i = items.c
+    party = sa.func.split_part(i.item_key, "/", 2)
+    issue = sa.case((i.kind == "position", sa.func.split_part(i.item_key, "/", 1)))
+    latest = sa.cast(i.first, item_versions.c.valid_from.type)
+    order = [
+        sa.case((i.kind == "strike", latest)).desc(),  # newest first, then by event id
+        sa.case((i.kind == "strike", i.item_key)).collate("C").desc(),
+        sa.case((i.kind == "round", i.first.is_(None))),  # planned rounds first,
+        sa.case((i.kind == "round", sa.func.coalesce(i.first, i.second, ""))).collate("C"),
+        sa.case((i.kind == "agreement", i.first)).collate("C"),  # reached_at
+        sa.case((i.kind == "position", party)).collate("C"),
+        i.item_key.collate("C"),
+    ]
+    return (
+        sa.select(
+            i.kind,
+            issue,
+            sa.func.string_agg(i.doc, aggregate_order_by(sa.literal_column("','"), *order)),
+            sa.func.array_agg(aggregate_order_by(party, *order)),
+            sa.func.array_agg(aggregate_order_by(i.first, *order)),
+            sa.func.count(),
+            event_count,
+        )
+        .where(sa.case((i.kind == "strike", latest > window_start), else_=sa.true()))
+        .group_by(i.kind, issue)
+    )
+
+
+STATE_QUERY, STATE_GROUPS_QUERY, EVENT_COUNT_QUERY = _state_queries()
 
 
 async def talks_state_json(
@@ -189,7 +237,8 @@ async def talks_state_json(
     """The state of the talks as of ``when.as_of``, as known at ``when.known_at``: the JSON of
     :class:`TalksState`, assembled from the items' stored JSON without parsing them.
 
-    One round trip (two when no item is visible): the items and the event count together.
+    One round trip (two when no item is visible). PostgreSQL sorts and joins the items'
+    JSON itself; elsewhere the rows are sorted and joined here.
     """
     params = {
         "talks_id": talks_id,
@@ -197,10 +246,11 @@ async def talks_state_json(
         "known_at": when.known_at,
         "window_start": when.as_of - timedelta(days=window_days),
     }
+    postgresql = engine.dialect.name == "postgresql"
     async with engine.connect() as conn:
-        if conn.dialect.name == "postgresql":  # one statement, one snapshot: no BEGIN/ROLLBACK
+        if postgresql:  # one statement, one snapshot: no BEGIN/ROLLBACK
             await conn.execution_options(isolation_level="AUTOCOMMIT")
-        rows = (await conn.execute(STATE_QUERY, params)).all()
+        rows = (await conn.execute(STATE_GROUPS_QUERY if postgresql else STATE_QUERY, params)).all()
         if rows:
             event_count = rows[0][-1]
         else:
@@ -208,7 +258,8 @@ async def talks_state_json(
             if not event_count:
                 await require_talks(conn, talks_id)
     items = [row[:-1] for row in rows]
-    return state_document(talks_id, when.as_of, when.known_at, window_days, items, event_count)
+    document = state_document_from_groups if postgresql else state_document
+    return document(talks_id, when.as_of, when.known_at, window_days, items, event_count)
 
 
 async def talks_state(

@@ -155,20 +155,78 @@ def state_document(
         strikes = [s for s in strikes if s[0][0] > window_start]
     strikes.sort(key=itemgetter(0), reverse=True)
     issues = []
-    for issue, group in sorted(positions.items(), key=lambda kv: _ISSUE_ORDER[kv[0]]):
+    for issue, group in positions.items():
         group.sort(key=itemgetter(0))
-        stated = cast(list[Position], [_Stated(p, s) for p, s, _ in group])  # all gap() reads
-        issues.append(
-            f'{{"issue":{_str(issue)},"positions":{_array(d for _, _, d in group)},'
-            f'"gap":{_str(gap(stated).value)}}}'
-        )
+        stated = [(p, s) for p, s, _ in group]
+        issues.append((issue, ",".join(d for _, _, d in group), stated))
+    return _envelope(
+        talks_id,
+        as_of,
+        known_at,
+        window_days,
+        {
+            "rounds": _sorted(rounds),
+            "ceasefires": _sorted(ceasefires),
+            "strikes": ",".join(d for _, d in strikes),
+            "agreements": _sorted(agreements),
+        },
+        len(strikes),
+        issues,
+        event_count,
+    )
+
+
+def state_document_from_groups(
+    talks_id: str,
+    as_of: datetime | None,
+    known_at: datetime | None,
+    window_days: int,
+    groups: Iterable[Sequence[Any]],
+    event_count: int,
+) -> bytes:
+    """The JSON of :class:`TalksState` from item JSON that PostgreSQL has already filtered,
+    sorted and joined: one row ``(kind, issue, joined JSON, parties, stances, count)`` per
+    kind and, for positions, per issue (``queries._grouped``)."""
+    joined = {"rounds": "", "ceasefires": "", "strikes": "", "agreements": ""}
+    strike_count = 0
+    issues = []
+    for kind, issue, docs, parties, stances, count in groups:
+        if kind == "position":
+            issues.append((issue, docs, list(zip(parties, stances, strict=True))))
+        elif kind in _PLURAL:
+            joined[_PLURAL[kind]] = docs
+            strike_count = count if kind == "strike" else strike_count
+    return _envelope(
+        talks_id, as_of, known_at, window_days, joined, strike_count, issues, event_count
+    )
+
+
+_PLURAL = {"round": "rounds", "ceasefire": "ceasefires", "strike": "strikes"}
+_PLURAL["agreement"] = "agreements"
+
+
+def _envelope(
+    talks_id: str,
+    as_of: datetime | None,
+    known_at: datetime | None,
+    window_days: int,
+    joined: dict[str, str],
+    strike_count: int,
+    issues: list[tuple[str, str, list[tuple[str, str]]]],
+    event_count: int,
+) -> bytes:
+    """TalksState's JSON around the joined item JSON; issues in the vocabulary's order."""
+    rendered = []
+    for issue, docs, stated in sorted(issues, key=lambda i: _ISSUE_ORDER[i[0]]):
+        gap_ = gap(cast(list[Position], [_Stated(p, s) for p, s in stated]))  # all gap() reads
+        rendered.append(f'{{"issue":{_str(issue)},"positions":[{docs}],"gap":{_str(gap_.value)}}}')
     document = (
         f'{{"talks_id":{_str(talks_id)},"as_of":{_time(as_of)},"known_at":{_time(known_at)},'
-        f'"rounds":{_sorted(rounds)},"issues":[{",".join(issues)}],'
-        f'"ceasefires":{_sorted(ceasefires)},'
-        f'"recent_strikes":{{"window_days":{int(window_days)},"count":{len(strikes)},'
-        f'"items":{_array(d for _, d in strikes)}}},'
-        f'"agreements":{_sorted(agreements)},"event_count":{int(event_count)}}}'
+        f'"rounds":[{joined["rounds"]}],"issues":[{",".join(rendered)}],'
+        f'"ceasefires":[{joined["ceasefires"]}],'
+        f'"recent_strikes":{{"window_days":{int(window_days)},"count":{int(strike_count)},'
+        f'"items":[{joined["strikes"]}]}},'
+        f'"agreements":[{joined["agreements"]}],"event_count":{int(event_count)}}}'
     )
     return document.encode()
 
@@ -181,10 +239,6 @@ def _time(value: datetime | None) -> str:
     return _TIME.dump_json(value).decode()
 
 
-def _array(docs: Iterable[str]) -> str:
-    return f"[{','.join(docs)}]"
-
-
 def _sorted(keyed: list[tuple[Any, str]]) -> str:
     keyed.sort(key=itemgetter(0))
-    return _array(d for _, d in keyed)
+    return ",".join(d for _, d in keyed)

@@ -1,12 +1,14 @@
-"""The state read's portable path: on SQLite, migrated to head, it answers what the fold does.
+"""The state read on a history with hundreds of items of every kind answers what the fold
+does, on PostgreSQL (items sorted and joined in SQL) and on SQLite (the portable path).
 
 The rows are those the projector writes (``shared.state.histories`` with ``tags_of``), put
-straight into a fresh SQLite file; no Kafka or PostgreSQL is needed.
+straight into the tables: the test PostgreSQL under a fresh talks id, a fresh SQLite file.
 """
 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -23,20 +25,27 @@ from services.projector.items import tags_of
 from services.projector.migrate import upgrade_to_head
 from services.projector.schema import item_versions, talks
 from shared.state import fold, histories
+from tests.support.infra import Infra
 
 pytestmark = pytest.mark.integration
 
-EVENTS = talks_history("sqlite-talks", 600, 3)
+TALKS = f"read-{uuid.uuid4().hex[:8]}"
+EVENTS = talks_history(TALKS, 600, 3)
 
 
-@pytest.fixture
-async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'parley.sqlite3'}"
-    await asyncio.to_thread(upgrade_to_head, url)
+@pytest.fixture(params=["postgresql", "sqlite"])
+async def engine(
+    request: pytest.FixtureRequest, infra: Infra, tmp_path: Path
+) -> AsyncIterator[AsyncEngine]:
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'parley.sqlite3'}"
+        await asyncio.to_thread(upgrade_to_head, url)
+    else:
+        url = infra.database_url
     engine = create_engine(url)
     rows = [
         {
-            "talks_id": "sqlite-talks",
+            "talks_id": TALKS,
             "kind": key.kind,
             "item_key": key.key,
             "known_from": v.known_from,
@@ -57,7 +66,7 @@ async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
             sa.insert(talks),
             [
                 {
-                    "talks_id": "sqlite-talks",
+                    "talks_id": TALKS,
                     "event_count": len(EVENTS),
                     "first_recorded_at": min(recorded),
                     "last_recorded_at": max(recorded),
@@ -65,20 +74,23 @@ async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
             ],
         )
     yield engine
+    async with engine.begin() as conn:
+        for table in (item_versions, talks):
+            await conn.execute(sa.delete(table).where(table.c.talks_id == TALKS))
     await engine.dispose()
 
 
 @pytest.mark.parametrize("days", [10, 100, 300, 500, 740])
-async def test_the_state_on_sqlite_is_the_fold(engine: AsyncEngine, days: int) -> None:
+async def test_the_state_read_is_the_fold(engine: AsyncEngine, days: int) -> None:
     as_of = START + timedelta(days=days)
     for known_at in (as_of, as_of + timedelta(days=9), START + timedelta(days=900)):
-        served = await talks_state(engine, "sqlite-talks", Bitemporal(as_of, known_at), 30)
-        assert served == fold("sqlite-talks", EVENTS, as_of=as_of, known_at=known_at)
+        served = await talks_state(engine, TALKS, Bitemporal(as_of, known_at), 30)
+        assert served == fold(TALKS, EVENTS, as_of=as_of, known_at=known_at)
 
 
-async def test_unknown_talks_on_sqlite(engine: AsyncEngine) -> None:
+async def test_unknown_talks_and_an_empty_state(engine: AsyncEngine) -> None:
     with pytest.raises(TalksNotFound):
         await talks_state(engine, "nobody", Bitemporal(START, START), 30)
     early = START - timedelta(days=30)
-    served = await talks_state(engine, "sqlite-talks", Bitemporal(early, early), 30)
-    assert served == fold("sqlite-talks", EVENTS, as_of=early, known_at=early)
+    served = await talks_state(engine, TALKS, Bitemporal(early, early), 30)
+    assert served == fold(TALKS, EVENTS, as_of=early, known_at=early)
