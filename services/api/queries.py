@@ -10,14 +10,15 @@ import base64
 import json
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from services.api.responses import state_document, state_document_from_groups
+from services.api.responses import state_document
 from services.api.timeparams import Bitemporal
 from services.projector.schema import events, item_versions, talks
 from shared.state import (
@@ -138,25 +139,22 @@ def visible_shapes(as_of: Any, known_at: Any) -> list[sa.ColumnElement[bool]]:
     ]
 
 
-def _state_queries() -> tuple[sa.Select[Any], sa.Select[Any], sa.Select[Any]]:
+def _state_queries() -> tuple[sa.Select[Any], sa.Select[Any]]:
     """The state's read, built once with bound parameters ``talks_id``, ``as_of``,
-    ``known_at`` and ``window_start``.
+    ``known_at`` and ``window_start``: each visible item's kind, key, stored JSON and the
+    fields the state is sorted by, with the count of visible events on every row (assembled
+    by ``responses.state_document``); and the count alone, for when no item is visible.
 
-    The visible items come from one scan of one table: a BitmapOr of the partial indexes,
-    with the counts as init plans (a UNION ALL of the same would be planned as a Parallel
-    Append, whose workers cost more to start than the whole read). Three statements:
-
-    - ``rows``: each visible item's key, stored JSON and the fields the state is sorted by,
-      with the count of visible events (portable; assembled by ``state_document``);
-    - ``groups`` (PostgreSQL): the same rows already sorted and joined into JSON arrays, one
-      row per kind and per issue, the strike window applied (``state_document_from_groups``);
-    - ``count``: the count alone, for when no item is visible.
+    One scan of one table: a BitmapOr of the partial indexes, the counts as init plans. (A
+    UNION ALL of the same is planned, as a generic plan, into a Parallel Append whose workers
+    cost more to start than the whole read.)
     """
     v = item_versions.c
-    talks_id = sa.bindparam("talks_id", type_=v.talks_id.type)
-    as_of = sa.bindparam("as_of", type_=v.valid_from.type)
-    known_at = sa.bindparam("known_at", type_=v.known_from.type)
-    window_start = sa.bindparam("window_start", type_=v.valid_from.type)
+    # (valued None only so that the statement compiles ahead of any request: see _Prepared)
+    talks_id = sa.bindparam("talks_id", None, type_=v.talks_id.type)
+    as_of = sa.bindparam("as_of", None, type_=v.valid_from.type)
+    known_at = sa.bindparam("known_at", None, type_=v.known_from.type)
+    window_start = sa.bindparam("window_start", None, type_=v.valid_from.type)
     shapes = visible_shapes(as_of, known_at)
     counts = [
         sa.select(sa.func.count())
@@ -186,49 +184,57 @@ def _state_queries() -> tuple[sa.Select[Any], sa.Select[Any], sa.Select[Any]]:
             *(sa.and_(v.kind.in_([*others, "strike"]), shape) for shape in shapes[1:]),
         ),
     )
-    rows = visible_items.add_columns(event_count.label("event_count"))
-    return (
-        rows,
-        _grouped(visible_items.subquery("visible"), window_start, event_count),
-        sa.select(event_count),
-    )
+    return visible_items.add_columns(event_count.label("event_count")), sa.select(event_count)
 
 
-def _grouped(
-    items: sa.Subquery, window_start: sa.BindParameter[Any], event_count: Any
-) -> sa.Select[Any]:
-    """The visible items as JSON arrays in ``assemble``'s order, one row per kind and, for
-    positions, per issue (with the parties and stances the gap needs). Text is ordered
-    ``COLLATE "C"``, by code point, as Python orders it."""
-    i = items.c
-    party = sa.func.split_part(i.item_key, "/", 2)
-    issue = sa.case((i.kind == "position", sa.func.split_part(i.item_key, "/", 1)))
-    latest = sa.cast(i.first, item_versions.c.valid_from.type)
-    order = [
-        sa.case((i.kind == "strike", latest)).desc(),  # newest first, then by event id
-        sa.case((i.kind == "strike", i.item_key)).collate("C").desc(),
-        sa.case((i.kind == "round", i.first.is_(None))),  # planned rounds first,
-        sa.case((i.kind == "round", sa.func.coalesce(i.first, i.second, ""))).collate("C"),
-        sa.case((i.kind == "agreement", i.first)).collate("C"),  # reached_at
-        sa.case((i.kind == "position", party)).collate("C"),
-        i.item_key.collate("C"),
-    ]
-    return (
-        sa.select(
-            i.kind,
-            issue,
-            sa.func.string_agg(i.doc, aggregate_order_by(sa.literal_column("','"), *order)),
-            sa.func.array_agg(aggregate_order_by(party, *order)),
-            sa.func.array_agg(aggregate_order_by(i.first, *order)),
-            sa.func.count(),
-            event_count,
-        )
-        .where(sa.case((i.kind == "strike", latest > window_start), else_=sa.true()))
-        .group_by(i.kind, issue)
-    )
+STATE_QUERY, EVENT_COUNT_QUERY = _state_queries()
 
 
-STATE_QUERY, STATE_GROUPS_QUERY, EVENT_COUNT_QUERY = _state_queries()
+@dataclass(frozen=True)
+class _Prepared:
+    """A statement compiled once for a dialect, to run on the driver's own connection.
+
+    The state read's rows are few and its time is short, so SQLAlchemy's per-execution work
+    (parameter processing, result rows) is a good part of it; on PostgreSQL the statement goes
+    to asyncpg directly, which prepares it once per connection.
+    """
+
+    sql: str
+    names: tuple[str, ...]
+    constants: dict[str, Any]
+    processors: dict[str, Any]
+
+    @classmethod
+    def of(cls, statement: sa.Select[Any], dialect: sa.Dialect) -> _Prepared:
+        compiled = statement.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
+        assert compiled.positiontup is not None
+        processors = dict(getattr(compiled, "_bind_processors", {}))
+        return cls(compiled.string, tuple(compiled.positiontup), compiled.params, processors)
+
+    def arguments(self, params: dict[str, Any]) -> list[Any]:
+        values = [params.get(name, self.constants.get(name)) for name in self.names]
+        return [
+            self.processors[name](value) if name in self.processors else value
+            for name, value in zip(self.names, values, strict=True)
+        ]
+
+
+_PREPARED: dict[int, _Prepared] = {}  # by id() of the module's statements
+
+
+async def _fetch(
+    conn: AsyncConnection, statement: sa.Select[Any], params: dict[str, Any]
+) -> list[Sequence[Any]]:
+    """Rows of a state statement: on asyncpg through the driver itself, outside a transaction
+    (one statement reads one snapshot); elsewhere (SQLite) through SQLAlchemy."""
+    if conn.dialect.driver != "asyncpg":
+        return list((await conn.execute(statement, params)).all())
+    prepared = _PREPARED.get(id(statement))
+    if prepared is None:
+        prepared = _PREPARED[id(statement)] = _Prepared.of(statement, conn.dialect)
+    driver = (await conn.get_raw_connection()).driver_connection
+    assert driver is not None
+    return list(await driver.fetch(prepared.sql, *prepared.arguments(params)))
 
 
 async def talks_state_json(
@@ -237,8 +243,7 @@ async def talks_state_json(
     """The state of the talks as of ``when.as_of``, as known at ``when.known_at``: the JSON of
     :class:`TalksState`, assembled from the items' stored JSON without parsing them.
 
-    One round trip (two when no item is visible). PostgreSQL sorts and joins the items'
-    JSON itself; elsewhere the rows are sorted and joined here.
+    One round trip (two when no item is visible).
     """
     params = {
         "talks_id": talks_id,
@@ -246,20 +251,16 @@ async def talks_state_json(
         "known_at": when.known_at,
         "window_start": when.as_of - timedelta(days=window_days),
     }
-    postgresql = engine.dialect.name == "postgresql"
     async with engine.connect() as conn:
-        if postgresql:  # one statement, one snapshot: no BEGIN/ROLLBACK
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-        rows = (await conn.execute(STATE_GROUPS_QUERY if postgresql else STATE_QUERY, params)).all()
+        rows = await _fetch(conn, STATE_QUERY, params)
         if rows:
             event_count = rows[0][-1]
         else:
-            event_count = await conn.scalar(EVENT_COUNT_QUERY, params) or 0
+            event_count = (await _fetch(conn, EVENT_COUNT_QUERY, params))[0][0] or 0
             if not event_count:
                 await require_talks(conn, talks_id)
     items = [row[:-1] for row in rows]
-    document = state_document_from_groups if postgresql else state_document
-    return document(talks_id, when.as_of, when.known_at, window_days, items, event_count)
+    return state_document(talks_id, when.as_of, when.known_at, window_days, items, event_count)
 
 
 async def talks_state(

@@ -176,35 +176,6 @@ def state_document(
     )
 
 
-def state_document_from_groups(
-    talks_id: str,
-    as_of: datetime | None,
-    known_at: datetime | None,
-    window_days: int,
-    groups: Iterable[Sequence[Any]],
-    event_count: int,
-) -> bytes:
-    """The JSON of :class:`TalksState` from item JSON that PostgreSQL has already filtered,
-    sorted and joined: one row ``(kind, issue, joined JSON, parties, stances, count)`` per
-    kind and, for positions, per issue (``queries._grouped``)."""
-    joined = {"rounds": "", "ceasefires": "", "strikes": "", "agreements": ""}
-    strike_count = 0
-    issues = []
-    for kind, issue, docs, parties, stances, count in groups:
-        if kind == "position":
-            issues.append((issue, docs, list(zip(parties, stances, strict=True))))
-        elif kind in _PLURAL:
-            joined[_PLURAL[kind]] = docs
-            strike_count = count if kind == "strike" else strike_count
-    return _envelope(
-        talks_id, as_of, known_at, window_days, joined, strike_count, issues, event_count
-    )
-
-
-_PLURAL = {"round": "rounds", "ceasefire": "ceasefires", "strike": "strikes"}
-_PLURAL["agreement"] = "agreements"
-
-
 def _envelope(
     talks_id: str,
     as_of: datetime | None,
