@@ -12,10 +12,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass, field
+from collections import deque
+from dataclasses import dataclass
 
 from prometheus_client import Gauge
 
+from services.api.stream.frames import describe, render, wanted
 from services.api.stream.positions import Position
 from services.common.eventlog import Consumer, EventLog
 
@@ -33,41 +35,112 @@ class Record:
 
 
 @dataclass(frozen=True, slots=True)
+class Entry:
+    """A live record with its talks, its type and its frame as the hub renders it."""
+
+    record: Record
+    talks_id: str
+    type: str
+    frame: bytes  # its ``id`` is the hub's position just after the record
+
+
+class Batch:
+    """The records of one fetch, in log order, fanned out to every subscriber as one item.
+
+    ``before`` and ``after`` are the hub's positions around the batch; neither is ever
+    changed once the batch exists. A client whose position is ``before`` is in step: its
+    messages are the hub's frames, and the bytes for each filter are joined once here.
+    """
+
+    __slots__ = ("_joined", "after", "before", "entries")
+
+    def __init__(self, before: Position, after: Position, entries: list[Entry]) -> None:
+        self.before, self.after, self.entries = before, after, entries
+        self._joined: dict[tuple[str | None, str | None], bytes] = {}
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def frames(self, talks_id: str | None, type_: str | None) -> bytes:
+        """Every frame a client in step with this filter is sent, as one string of bytes."""
+        key = (talks_id, type_)
+        joined = self._joined.get(key)
+        if joined is None:
+            joined = self._joined[key] = b"".join(
+                e.frame for e in self.entries if wanted(e.talks_id, e.type, talks_id, type_)
+            )
+        return joined
+
+
+@dataclass(frozen=True, slots=True)
 class Closed:
     """Put in a subscriber's queue when the hub gives up on it; says why."""
 
     reason: str
 
 
-@dataclass(eq=False)
 class Subscriber:
-    """One connected client's queue: records, then perhaps a final :class:`Closed`.
+    """One connected client's queue: batches, then perhaps a final :class:`Closed`.
 
-    The queue holds one more item than ``limit`` so that there is always room to say why.
+    At most ``limit`` events wait in it: a batch that would take it past that closes it
+    instead, so there is always room to say why.
     """
 
-    limit: int
-    queue: asyncio.Queue[Record | Closed] = field(init=False)
-    closed: bool = False
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.closed = False
+        self.pending = 0  # events waiting in the queue
+        self._queue: deque[Batch | Closed] = deque()
+        self._waiter: asyncio.Future[None] | None = None
 
-    def __post_init__(self) -> None:
-        self.queue = asyncio.Queue(self.limit + 1)
-
-    def offer(self, record: Record) -> None:
+    def offer(self, batch: Batch) -> None:
         if self.closed:
             return
-        if self.queue.qsize() >= self.limit:
+        if self.pending + len(batch) > self.limit:
             self.close(
                 f"fell more than {self.limit} events behind; "
                 "reconnect with Last-Event-ID to resume where you stopped"
             )
         else:
-            self.queue.put_nowait(record)
+            self.pending += len(batch)
+            self._put(batch)
 
     def close(self, reason: str) -> None:
         if not self.closed:
             self.closed = True
-            self.queue.put_nowait(Closed(reason))
+            self._put(Closed(reason))
+
+    def _put(self, item: Batch | Closed) -> None:
+        self._queue.append(item)
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    def get_nowait(self) -> Batch | Closed | None:
+        """The next item, or ``None`` if there is none yet."""
+        if not self._queue:
+            return None
+        item = self._queue.popleft()
+        if isinstance(item, Batch):
+            self.pending -= len(item)
+        return item
+
+    async def get(self, timeout_s: float) -> Batch | Closed | None:
+        """The next item, waiting at most ``timeout_s``; ``None`` if none came."""
+        if not self._queue:
+            loop = asyncio.get_running_loop()
+            self._waiter = waiter = loop.create_future()
+            timer = loop.call_later(timeout_s, _wake, waiter)
+            try:
+                await waiter
+            finally:
+                timer.cancel()
+                self._waiter = None
+        return self.get_nowait()
+
+
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 class StreamHub:
@@ -125,7 +198,7 @@ class StreamHub:
                 await self._wait_for_topic()
                 # First start: live from the end. Reconnected: on from where the fan-out stopped.
                 reader = await self.log.reader(self._topic, self._position or None)
-                self._position = await reader.positions()
+                self._position = dict(await reader.positions())
                 self._ready.set()
                 delay = 0.5
                 await self._pump(reader)
@@ -146,10 +219,24 @@ class StreamHub:
 
     async def _pump(self, reader: Consumer) -> None:
         while True:
-            for d in await reader.fetch(0.5, 2000):
-                self._fan_out(Record(d.partition, d.offset, d.value, dict(d.headers)))
-                self._position[d.partition] = d.offset + 1
+            if fetched := await reader.fetch(0.5, 2000):
+                self.fan_out(
+                    [Record(d.partition, d.offset, d.value, dict(d.headers)) for d in fetched]
+                )
 
-    def _fan_out(self, record: Record) -> None:
-        for subscriber in self._subscribers:
-            subscriber.offer(record)
+    def fan_out(self, records: list[Record]) -> None:
+        """Render each new record's frame once and put the batch in every subscriber's queue."""
+        before = self._position
+        position = dict(before)
+        entries = []
+        for record in records:
+            if record.offset < position.get(record.partition, 0):
+                continue  # fanned out already
+            position[record.partition] = record.offset + 1
+            talks_id, type_ = describe(record)
+            entries.append(Entry(record, talks_id, type_, render(position, type_, record.value)))
+        self._position = position  # replaced, never changed: batches keep theirs
+        if entries:
+            batch = Batch(before, position, entries)
+            for subscriber in self._subscribers:
+                subscriber.offer(batch)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -12,24 +11,16 @@ from fastapi.responses import StreamingResponse
 
 from services.api.stream import positions
 from services.api.stream.catchup import catch_up
-from services.api.stream.hub import Closed, Record, StreamHub
+from services.api.stream.frames import describe, render, wanted
+from services.api.stream.hub import Batch, Closed, Record, StreamHub
 from services.api.validation import BadParameter, one_of
-from shared.cloudevents import event_type_of
 from shared.events import EVENT_TYPES
 
 router = APIRouter(prefix="/v1", tags=["subscribe"])
 
 HEARTBEAT_S = 15.0
-MAX_CHUNK = 200
-
-
-def _describe(record: Record) -> tuple[str, str]:
-    """The record's talks and type, from its CloudEvents headers (or its value)."""
-    subject, ce = record.headers.get("ce_subject"), record.headers.get("ce_type")
-    if subject and ce:
-        return subject.decode(), event_type_of(ce.decode())[0]
-    document = orjson.loads(record.value)
-    return document.get("talks_id", ""), document.get("type", "")
+MAX_CHUNK = 200  # frames per send while catching up
+MAX_SEND = 1 << 20  # bytes per send while live, unless one batch alone is more
 
 
 class Cursor:
@@ -38,54 +29,71 @@ class Cursor:
     def __init__(self, start: positions.Position, talks_id: str | None, type_: str | None):
         self.position = dict(start)
         self.talks_id, self.type_ = talks_id, type_
+        self._shared = False  # is ``position`` a batch's (in step with the hub), not to change
 
-    def frame(self, record: Record) -> str | None:
+    def frame(self, record: Record, described: tuple[str, str] | None = None) -> bytes | None:
         """The SSE message for ``record``; ``None`` if already sent or filtered out."""
         if record.offset < self.position.get(record.partition, 0):
             return None  # seen during catch-up, or before the position asked for
+        if self._shared:
+            self.position, self._shared = dict(self.position), False
         self.position[record.partition] = record.offset + 1
-        talks_id, type_ = _describe(record)
-        if (self.talks_id and talks_id != self.talks_id) or (self.type_ and type_ != self.type_):
+        talks_id, type_ = described or describe(record)
+        if not wanted(talks_id, type_, self.talks_id, self.type_):
             return None
-        value = record.value.decode()
-        return f"id: {positions.encode(self.position)}\nevent: {type_}\ndata: {value}\n\n"
+        return render(self.position, type_, record.value)
+
+    def frames(self, batch: Batch) -> bytes:
+        """The messages for a live batch: the hub's own frames if this client is in step
+        with it (its position is where the batch begins), else each rendered here."""
+        if self.position is batch.before or self.position == batch.before:
+            self.position, self._shared = batch.after, True
+            return batch.frames(self.talks_id, self.type_)
+        sent = b"".join(
+            frame
+            for e in batch.entries
+            if (frame := self.frame(e.record, (e.talks_id, e.type))) is not None
+        )
+        if self.position == batch.after:
+            self.position, self._shared = batch.after, True
+        return sent
 
 
-async def _frames(request: Request, hub: StreamHub, cursor: Cursor) -> AsyncIterator[str]:
+async def _frames(request: Request, hub: StreamHub, cursor: Cursor) -> AsyncIterator[bytes]:
     subscriber, live_from = hub.subscribe()
     settings = request.state.settings
     try:
         where = positions.encode(cursor.position) or "the beginning"
-        yield f"retry: 2000\n: streaming from {where}\n\n"
+        yield f"retry: 2000\n: streaming from {where}\n\n".encode()
         if positions.behind(cursor.position, live_from):
-            chunk: list[str] = []
+            chunk: list[bytes] = []
             async for record in catch_up(hub.log, settings.topic, cursor.position, live_from):
                 if (frame := cursor.frame(record)) is not None:
                     chunk.append(frame)
                 if len(chunk) >= MAX_CHUNK:
-                    yield "".join(chunk)
+                    yield b"".join(chunk)
                     chunk = []
             if chunk:
-                yield "".join(chunk)
+                yield b"".join(chunk)
         while True:
-            try:
-                item = await asyncio.wait_for(subscriber.queue.get(), HEARTBEAT_S)
-            except TimeoutError:
-                yield ": heartbeat\n\n"
+            item = await subscriber.get(HEARTBEAT_S)
+            if item is None:
+                yield b": heartbeat\n\n"
                 continue
-            chunk = []
-            while True:
+            chunk, size = [], 0
+            while item is not None:
                 if isinstance(item, Closed):
-                    reason = orjson.dumps({"reason": item.reason}).decode()
-                    yield "".join(chunk) + f"event: error\ndata: {reason}\n\n"
+                    reason = orjson.dumps({"reason": item.reason})
+                    yield b"".join(chunk) + b"event: error\ndata: " + reason + b"\n\n"
                     return
-                if (frame := cursor.frame(item)) is not None:
-                    chunk.append(frame)
-                if len(chunk) >= MAX_CHUNK or subscriber.queue.empty():
+                if sent := cursor.frames(item):
+                    chunk.append(sent)
+                    size += len(sent)
+                if size >= MAX_SEND:
                     break
-                item = subscriber.queue.get_nowait()
+                item = subscriber.get_nowait()
             if chunk:
-                yield "".join(chunk)
+                yield b"".join(chunk)
     finally:
         hub.unsubscribe(subscriber)
 
