@@ -6,8 +6,9 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeAlias
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import (
@@ -16,6 +17,7 @@ from aiokafka.errors import (
     OutOfOrderSequenceNumber,
     UnknownProducerId,
 )
+from aiokafka.partitioner import DefaultPartitioner
 from prometheus_client import Histogram
 
 from services.common.kafka import ensure_topic, probe_kafka
@@ -45,6 +47,10 @@ class PublisherUnavailable(Exception):
     """The log cannot take events now; nothing was acknowledged, the client should retry."""
 
 
+#: One record to append: its key, its value and its headers.
+Record: TypeAlias = tuple[str, bytes, list[tuple[str, bytes]]]
+
+
 class EventPublisher(Protocol):
     """Appends events to the log and returns only after the log acknowledged them."""
 
@@ -59,6 +65,35 @@ class EventPublisher(Protocol):
     async def ping(self) -> None:
         """Raise unless the log is reachable."""
         ...
+
+
+async def publish_all(
+    publisher: EventPublisher, records: Sequence[Record]
+) -> list[Receipt | PublisherUnavailable]:
+    """Append every record; for each, its receipt or why the log did not acknowledge it.
+
+    A publisher with a ``publish_many`` (the Kafka adapter) hands the producer every record
+    before waiting for any acknowledgement; any other publishes them concurrently.
+    """
+    many = getattr(publisher, "publish_many", None)
+    if many is not None:
+        result: list[Receipt | PublisherUnavailable] = await many(records)
+        return result
+    if len(records) == 1:
+        [(key, value, headers)] = records
+        try:
+            return [await publisher.publish(key, value, headers)]
+        except PublisherUnavailable as exc:
+            return [exc]
+    answers = await asyncio.gather(
+        *(publisher.publish(*record) for record in records), return_exceptions=True
+    )
+    out: list[Receipt | PublisherUnavailable] = []
+    for answer in answers:
+        if isinstance(answer, BaseException) and not isinstance(answer, PublisherUnavailable):
+            raise answer
+        out.append(answer)
+    return out
 
 
 def producer_options(settings: IngestSettings) -> dict[str, Any]:
@@ -85,6 +120,8 @@ class KafkaPublisher:
         self._producer: AIOKafkaProducer | None = None
         self._connecting: asyncio.Task[None] | None = None
         self._retired: list[asyncio.Task[None]] = []
+        #: The producer's partitioner, also used by :meth:`publish_many` to place each key once.
+        self._partitioner = DefaultPartitioner()
 
     async def start(self) -> None:
         self._connecting = asyncio.create_task(self._connect_until_up(), name="kafka-connect")
@@ -96,6 +133,7 @@ class KafkaPublisher:
             producer = AIOKafkaProducer(
                 bootstrap_servers=s.kafka_bootstrap_servers,
                 client_id="parley-ingest",
+                partitioner=self._partitioner,
                 **producer_options(s),
             )
             try:
@@ -145,6 +183,60 @@ class KafkaPublisher:
             raise PublisherUnavailable(f"Kafka did not acknowledge: {exc!r}") from exc
         PRODUCE_SECONDS.observe(time.perf_counter() - started)
         return Receipt(partition=metadata.partition, offset=metadata.offset)
+
+    async def publish_many(self, records: Sequence[Record]) -> list[Receipt | PublisherUnavailable]:
+        """Hand the producer every record, then wait once for their acknowledgements (within
+        ``produce_timeout_s`` in all); for each record, its receipt or why it has none.
+
+        Each key's partition is chosen once per call, by the producer's own partitioner over
+        the same partitions, rather than hashed again for every record of that key."""
+        producer = self._producer
+        if producer is None:
+            return [PublisherUnavailable("not connected to Kafka yet")] * len(records)
+        topic = self._settings.topic
+        started = time.perf_counter()
+        out: list[Receipt | PublisherUnavailable | None] = [None] * len(records)
+        sent: list[tuple[int, asyncio.Future[Any]]] = []
+        unsent: BaseException = TimeoutError()  # why a record never reached the producer
+        try:
+            async with asyncio.timeout(self._settings.produce_timeout_s):
+                partitions = sorted(await producer.partitions_for(topic))
+                placed: dict[str, int] = {}
+                for i, (key, value, headers) in enumerate(records):
+                    key_bytes = key.encode()
+                    partition = placed.get(key)
+                    if partition is None:
+                        partition = placed[key] = self._partitioner(
+                            key_bytes, partitions, partitions
+                        )
+                    try:
+                        future = await producer.send(
+                            topic, value=value, key=key_bytes, partition=partition, headers=headers
+                        )
+                    except KafkaError as exc:
+                        out[i] = self._failed(producer, exc)
+                    else:
+                        sent.append((i, future))
+                if sent:
+                    await asyncio.wait([future for _, future in sent])
+        except (KafkaError, TimeoutError) as exc:
+            unsent = exc
+        elapsed = time.perf_counter() - started
+        for i, future in sent:
+            if not future.done():
+                out[i] = self._failed(producer, TimeoutError())
+            elif future.cancelled() or future.exception() is not None:
+                out[i] = self._failed(producer, future.exception() or TimeoutError())
+            else:
+                metadata = future.result()
+                out[i] = Receipt(partition=metadata.partition, offset=metadata.offset)
+                PRODUCE_SECONDS.observe(elapsed)
+        return [self._failed(producer, unsent) if o is None else o for o in out]
+
+    def _failed(self, producer: AIOKafkaProducer, exc: BaseException) -> PublisherUnavailable:
+        if isinstance(exc, BROKEN_PRODUCER):
+            self._replace(producer)
+        return PublisherUnavailable(f"Kafka did not acknowledge: {exc!r}")
 
     def _replace(self, broken: AIOKafkaProducer) -> None:
         """An idempotent producer whose sequence broke (a send in flight when the broker went

@@ -16,10 +16,10 @@ from typing import Protocol
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.ingest.publisher import Receipt
+from services.projector import dialect
 from services.projector.schema import ingest_receipts
 
 
@@ -66,15 +66,40 @@ class MemoryReceipts:
         return None
 
 
+#: PostgreSQL: every claim of a batch in one statement, its columns as arrays.
+_CLAIM = """
+INSERT INTO ingest_receipts (event_id, fingerprint, recorded_at, claimed_at)
+SELECT c.event_id, c.fingerprint, c.recorded_at, $4
+FROM unnest($1::uuid[], $2::varchar[], $3::timestamptz[]) AS c(event_id, fingerprint, recorded_at)
+ON CONFLICT (event_id) DO NOTHING
+RETURNING event_id
+"""
+_EARLIER = """
+SELECT event_id, fingerprint, recorded_at, partition, "offset"
+FROM ingest_receipts WHERE event_id = ANY($1::uuid[])
+"""
+#: PostgreSQL: every acknowledgement of a batch in one statement.
+_ACKNOWLEDGE = """
+UPDATE ingest_receipts AS r SET partition = a.partition, "offset" = a.offset
+FROM unnest($1::uuid[], $2::int[], $3::bigint[]) AS a(event_id, partition, "offset")
+WHERE r.event_id = a.event_id
+"""
+
+
 class SqlReceipts:
-    """Receipts in the ``ingest_receipts`` table."""
+    """Receipts in the ``ingest_receipts`` table: on PostgreSQL (asyncpg) one statement per
+    batch for the claims (plus one to read the earlier claims, if any) and one for the
+    acknowledgements; elsewhere (SQLite), SQLAlchemy's multi-row statements."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._postgres = engine.dialect.name == "postgresql" and engine.dialect.driver == "asyncpg"
 
     async def claim(self, claims: Sequence[Claim]) -> dict[UUID, Claim]:
         if not claims:
             return {}
+        if self._postgres:
+            return await self._claim_postgres(claims)
         now = datetime.now(UTC)
         rows = [
             {
@@ -87,9 +112,7 @@ class SqlReceipts:
         ]
         r = ingest_receipts.c
         async with self._engine.begin() as conn:
-            insert = (sqlite if conn.dialect.name == "sqlite" else postgresql).insert(
-                ingest_receipts
-            )
+            insert = dialect.insert(conn, ingest_receipts)
             created = await conn.execute(
                 insert.on_conflict_do_nothing(index_elements=["event_id"]).returning(r.event_id),
                 rows,
@@ -101,11 +124,33 @@ class SqlReceipts:
             found = await conn.execute(sa.select(ingest_receipts).where(r.event_id.in_(known)))
             return {row.event_id: _claim(row) for row in found}
 
+    async def _claim_postgres(self, claims: Sequence[Claim]) -> dict[UUID, Claim]:
+        ids = [c.event_id for c in claims]
+        params = (ids, [c.fingerprint for c in claims], [c.recorded_at for c in claims])
+        async with self._engine.begin() as conn:
+            created = (await conn.exec_driver_sql(_CLAIM, (*params, datetime.now(UTC)))).all()
+            if len(created) == len(claims):
+                return {}
+            fresh = {row[0] for row in created}  # asyncpg's UUID, a uuid.UUID
+            known = [i for i in ids if i not in fresh]
+            if not known:
+                return {}
+            found = await conn.exec_driver_sql(_EARLIER, (known,))
+            return {claim.event_id: claim for claim in map(_claim, found)}
+
     async def acknowledge(self, receipts: dict[UUID, Receipt]) -> None:
         if not receipts:
             return
-        r = ingest_receipts.c
         async with self._engine.begin() as conn:
+            if self._postgres:
+                params = (
+                    list(receipts),
+                    [x.partition for x in receipts.values()],
+                    [x.offset for x in receipts.values()],
+                )
+                await conn.exec_driver_sql(_ACKNOWLEDGE, params)
+                return
+            r = ingest_receipts.c
             await conn.execute(
                 sa.update(ingest_receipts)
                 .where(r.event_id == sa.bindparam("id"))
@@ -120,4 +165,5 @@ class SqlReceipts:
 
 def _claim(row: sa.Row) -> Claim:
     receipt = Receipt(row.partition, row.offset) if row.partition is not None else None
-    return Claim(row.event_id, row.fingerprint, row.recorded_at, receipt)
+    event_id = UUID(int=row.event_id.int)  # a plain UUID, also from asyncpg's own UUID type
+    return Claim(event_id, row.fingerprint, row.recorded_at, receipt)

@@ -6,18 +6,18 @@ with the original receipt, a different submission under a known id is a conflict
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
-from prometheus_client import Counter
+import prometheus_client
 
 from services.common.tracing import TraceContext
-from services.ingest.publisher import EventPublisher, PublisherUnavailable, Receipt
+from services.ingest.publisher import EventPublisher, Receipt, Record, publish_all
 from services.ingest.receipts import Claim, ReceiptStore
 from shared.cloudevents import headers_for
 from shared.events import Event, stamp, to_json
@@ -26,7 +26,7 @@ Clock = Callable[[], datetime]
 
 log = logging.getLogger(__name__)
 
-EVENTS = Counter(
+EVENTS = prometheus_client.Counter(
     "parley_ingest_events_total",
     "Events submitted to the ingest, by outcome: recorded, duplicate, conflict, unavailable.",
     ["outcome"],
@@ -80,51 +80,61 @@ async def record_events(
     trace: TraceContext | None = None,
     tracestate: str | None = None,
 ) -> list[Recorded | NotRecorded | Conflict]:
-    """Record each event; the answer for each, in order. Publishes concurrently.
+    """Record each event; the answer for each, in order.
 
-    ``trace`` is the ingest's span of the request: its ``traceparent`` (and the caller's
-    ``tracestate``) go on every record, next to the CloudEvents headers.
+    Every event is claimed in one go, every new one handed to the log at once, and every
+    receipt stored in one go once the log acknowledged it. ``trace`` is the ingest's span of
+    the request: its ``traceparent`` (and the caller's ``tracestate``) go on every record,
+    next to the CloudEvents headers.
     """
     traceparent = trace.header() if trace is not None else None
     now = clock()
     claims = [Claim(e.event_id or uuid4(), fingerprint(e), now) for e in events]
     earlier = await receipts.claim(claims)
 
-    async def one(event: Event, claim: Claim) -> Recorded | NotRecorded | Conflict | Receipt:
+    results: list[Recorded | NotRecorded | Conflict | None] = [None] * len(claims)
+    publishing: list[int] = []
+    records: list[Record] = []
+    for i, (event, claim) in enumerate(zip(events, claims, strict=True)):
         before = earlier.get(claim.event_id)
         if before is not None and before.fingerprint != claim.fingerprint:
-            return Conflict(claim.event_id)
+            results[i] = Conflict(claim.event_id)
+            continue
         if before is not None and before.receipt is not None:
             r = before.receipt
-            return Recorded(
+            results[i] = Recorded(
                 claim.event_id, before.recorded_at, r.partition, r.offset, duplicate=True
             )
+            continue
+        # a claim never acknowledged is published again with the recorded_at it was given
         recorded_at = before.recorded_at if before else claim.recorded_at
         stamped = stamp(event, claim.event_id, recorded_at)
-        try:
-            headers = headers_for(stamped, traceparent, tracestate)
-            return await publisher.publish(stamped.talks_id, to_json(stamped), headers)
-        except PublisherUnavailable as exc:
-            return NotRecorded(claim.event_id, str(exc))
+        headers = headers_for(stamped, traceparent, tracestate)
+        records.append((stamped.talks_id, to_json(stamped), headers))
+        publishing.append(i)
 
-    outcomes = await asyncio.gather(*(one(e, c) for e, c in zip(events, claims, strict=True)))
-    acknowledged = {
-        c.event_id: o for c, o in zip(claims, outcomes, strict=True) if isinstance(o, Receipt)
-    }
+    answers = await publish_all(publisher, records) if records else []
+    acknowledged: dict[UUID, Receipt] = {}
+    for i, answer in zip(publishing, answers, strict=True):
+        claim = claims[i]
+        if isinstance(answer, Receipt):
+            acknowledged[claim.event_id] = answer
+            before = earlier.get(claim.event_id)
+            recorded_at = before.recorded_at if before else claim.recorded_at
+            results[i] = Recorded(claim.event_id, recorded_at, answer.partition, answer.offset)
+        else:
+            results[i] = NotRecorded(claim.event_id, str(answer))
     await receipts.acknowledge(acknowledged)
-    results: list[Recorded | NotRecorded | Conflict] = []
-    for event, claim, outcome in zip(events, claims, outcomes, strict=True):
-        if isinstance(outcome, Receipt):
-            recorded_at = (
-                earlier[claim.event_id].recorded_at
-                if claim.event_id in earlier
-                else claim.recorded_at
-            )
-            outcome = Recorded(claim.event_id, recorded_at, outcome.partition, outcome.offset)
-        results.append(outcome)
-        EVENTS.labels(_outcome_name(outcome)).inc()
-        _log(event, outcome, trace)
-    return results
+
+    outcomes = [o for o in results if o is not None]
+    assert len(outcomes) == len(events), "every event has an outcome"
+    for name, count in Counter(map(_outcome_name, outcomes)).items():
+        EVENTS.labels(name).inc(count)
+    logged = log.isEnabledFor(logging.INFO)
+    for event, outcome in zip(events, outcomes, strict=True):
+        if logged or not isinstance(outcome, Recorded):
+            _log(event, outcome, trace)
+    return outcomes
 
 
 def _log(

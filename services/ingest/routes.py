@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -11,14 +13,45 @@ from uuid import UUID
 import orjson
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from services.common import tracing
 from services.common.auth import require
 from services.ingest.recording import Conflict, NotRecorded, Recorded, record_events
-from shared.events import EVENT_ADAPTER, EVENT_TYPES, SUBMISSION, parse_submission
+from shared.events import EVENT_ADAPTER, EVENT_TYPES, SUBMISSION, Event, parse_submission
 
-router = APIRouter(prefix="/v1", tags=["events"], dependencies=[Depends(require("events:write"))])
+
+class Answer(JSONResponse):
+    """A JSON answer serialized by orjson: the same bytes as :class:`JSONResponse` gives for
+    the plain dicts of strings, numbers and booleans the ingest answers with, faster."""
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+#: A whole batch in one validation call.
+BATCH_ADAPTER: TypeAdapter[list[Event]] = TypeAdapter(list[Event])
+
+
+@asynccontextmanager
+async def _frozen_heap(app: Any) -> AsyncIterator[None]:
+    """Once the service is up, move everything it holds to the collector's permanent
+    generation. A batch allocates some 100,000 objects that live for the whole request, so
+    they reach the oldest generation; each full collection then walked the whole heap of
+    modules, schemas and pools as well (~100 ms, every second or third batch, half the
+    ingest's CPU in the profile). Frozen, it walks what requests made. (Garbage is collected
+    first, so none of it is kept for good.)"""
+    gc.collect()
+    gc.freeze()
+    yield
+
+
+router = APIRouter(
+    prefix="/v1",
+    tags=["events"],
+    dependencies=[Depends(require("events:write"))],
+    lifespan=_frozen_heap,
+)
 
 
 class Accepted(BaseModel):
@@ -144,9 +177,7 @@ async def _post_event(
         return _problem(409, str(outcome), event_id=outcome.event_id)
     if isinstance(outcome, NotRecorded):
         return _unavailable(settings, outcome)
-    return JSONResponse(
-        _accepted(outcome).model_dump(), status_code=200 if outcome.duplicate else 202
-    )
+    return Answer(_accepted(outcome, {}), status_code=200 if outcome.duplicate else 202)
 
 
 @router.post(
@@ -196,6 +227,34 @@ async def _post_batch(
         return _problem(
             422, f"the body must be a JSON array of 1 to {settings.max_batch_events} events"
         )
+    events = _valid_batch(items)
+    if isinstance(events, JSONResponse):
+        return events
+    outcomes = await record_events(
+        events, request.state.publisher, request.state.receipts, trace=trace, tracestate=tracestate
+    )
+    stamps: dict[datetime, str] = {}
+    results = [_batch_item(index, outcome, stamps) for index, outcome in enumerate(outcomes)]
+    statuses = {r["status"] for r in results}
+    status = 503 if 503 in statuses else 409 if 409 in statuses else 202
+    headers = {"Retry-After": str(settings.retry_after_s)} if status == 503 else None
+    return Answer({"results": results}, status_code=status, headers=headers)
+
+
+def _valid_batch(items: list[Any]) -> list[Event] | JSONResponse:
+    """Every item as an event, or a 422 listing each bad item. A valid batch takes one call of
+    the batch's adapter; only a bad one is gone through item by item, to name what is wrong."""
+    try:
+        events = BATCH_ADAPTER.validate_python(items, context=SUBMISSION)
+    except ValidationError:
+        return _checked_one_by_one(items)
+    ids = [str(item["event_id"]) for item in items if item.get("event_id") is not None]
+    if len(set(ids)) != len(ids):
+        return _checked_one_by_one(items)
+    return events
+
+
+def _checked_one_by_one(items: list[Any]) -> list[Event] | JSONResponse:
     events, errors = [], []
     seen: dict[str, int] = {}
     for index, item in enumerate(items):
@@ -216,18 +275,7 @@ async def _post_batch(
         bad = len({e["index"] for e in errors})
         detail = f"{bad} of {len(items)} events are not valid; nothing was published"
         return _problem(422, detail, errors)
-    outcomes = await record_events(
-        events, request.state.publisher, request.state.receipts, trace=trace, tracestate=tracestate
-    )
-    results = [_batch_item(i, o) for i, o in enumerate(outcomes)]
-    worst = max((r.status for r in results), key=lambda s: (s == 503, s == 409))
-    status = worst if worst in (409, 503) else 202
-    headers = {"Retry-After": str(settings.retry_after_s)} if status == 503 else None
-    return JSONResponse(
-        BatchResult(results=results).model_dump(exclude_none=True),
-        status_code=status,
-        headers=headers,
-    )
+    return events
 
 
 async def _traced(
@@ -261,29 +309,39 @@ async def _read(request: Request, limit: int) -> bytes | JSONResponse:
     return bytes(body)
 
 
-def _utc(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
+def _utc(moment: datetime, stamps: dict[datetime, str]) -> str:
+    """``moment`` in ISO 8601 with a ``Z``; ``stamps`` remembers it (a batch shares one)."""
+    text = stamps.get(moment)
+    if text is None:
+        text = stamps[moment] = moment.isoformat().replace("+00:00", "Z")
+    return text
 
 
-def _accepted(recorded: Recorded) -> Accepted:
-    return Accepted(
-        event_id=str(recorded.event_id),
-        recorded_at=_utc(recorded.recorded_at),
-        partition=recorded.partition,
-        offset=recorded.offset,
-        duplicate=recorded.duplicate,
-    )
+def _accepted(recorded: Recorded, stamps: dict[datetime, str]) -> dict[str, Any]:
+    """An :class:`Accepted`, as the dict it serializes to."""
+    return {
+        "event_id": str(recorded.event_id),
+        "recorded_at": _utc(recorded.recorded_at, stamps),
+        "partition": recorded.partition,
+        "offset": recorded.offset,
+        "duplicate": recorded.duplicate,
+    }
 
 
-def _batch_item(index: int, outcome: Recorded | NotRecorded | Conflict) -> BatchItem:
+def _batch_item(
+    index: int, outcome: Recorded | NotRecorded | Conflict, stamps: dict[datetime, str]
+) -> dict[str, Any]:
+    """A :class:`BatchItem`, as the dict it serializes to (``None`` fields left out)."""
     if isinstance(outcome, Recorded):
-        return BatchItem(
-            index=index, status=200 if outcome.duplicate else 202, **_accepted(outcome).model_dump()
-        )
-    status = 409 if isinstance(outcome, Conflict) else 503
-    return BatchItem(
-        index=index, status=status, event_id=str(outcome.event_id), detail=str(outcome)
-    )
+        status = 200 if outcome.duplicate else 202
+        return {"index": index, "status": status, **_accepted(outcome, stamps)}
+    return {
+        "index": index,
+        "status": 409 if isinstance(outcome, Conflict) else 503,
+        "event_id": str(outcome.event_id),
+        "duplicate": False,
+        "detail": str(outcome),
+    }
 
 
 def _unavailable(settings: Any, outcome: NotRecorded) -> JSONResponse:
