@@ -1,0 +1,81 @@
+"""The ingest's receipts on both databases: one contract, PostgreSQL and SQLite.
+
+On PostgreSQL a batch's claims and acknowledgements are one statement each (arrays through
+``unnest``); on SQLite they are SQLAlchemy's multi-row statements. Both must answer alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.common.database import create_engine
+from services.ingest.publisher import Receipt
+from services.ingest.receipts import Claim, SqlReceipts
+from services.projector.migrate import upgrade_to_head
+from tests.support.infra import Infra
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+async def engine(
+    request: pytest.FixtureRequest, infra: Infra, tmp_path: Path
+) -> AsyncIterator[AsyncEngine]:
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'parley.sqlite3'}"
+        await asyncio.to_thread(upgrade_to_head, url)
+    else:
+        url = infra.database_url
+    engine = create_engine(url)
+    yield engine
+    await engine.dispose()
+
+
+def claims(n: int, recorded_at: datetime) -> list[Claim]:
+    return [Claim(uuid.uuid4(), f"{i:064x}", recorded_at) for i in range(n)]
+
+
+async def test_a_batch_is_claimed_once_and_acknowledged(engine: AsyncEngine) -> None:
+    receipts = SqlReceipts(engine)
+    first_at = datetime(2026, 2, 4, 9, 0, 0, 123456, tzinfo=UTC)
+    batch = claims(1000, first_at)
+    assert await receipts.claim(batch) == {}
+
+    # a retry a second later: every claim is the earlier one, none acknowledged yet
+    retry = [Claim(c.event_id, c.fingerprint, first_at + timedelta(seconds=1)) for c in batch]
+    earlier = await receipts.claim(retry)
+    assert earlier == {c.event_id: c for c in batch}
+    assert all(type(i) is uuid.UUID for i in earlier)
+
+    acknowledged = {c.event_id: Receipt(i % 6, 10_000_000_000 + i) for i, c in enumerate(batch)}
+    await receipts.acknowledge(dict(list(acknowledged.items())[:600]))
+    earlier = await receipts.claim(retry)
+    assert [earlier[c.event_id].receipt for c in batch[:600]] == list(acknowledged.values())[:600]
+    assert all(earlier[c.event_id].receipt is None for c in batch[600:])
+    assert all(earlier[c.event_id].recorded_at == first_at for c in batch)
+
+
+async def test_a_batch_mixing_new_and_known_ids_returns_only_the_known(
+    engine: AsyncEngine,
+) -> None:
+    receipts = SqlReceipts(engine)
+    now = datetime.now(UTC)
+    known = claims(3, now)
+    await receipts.claim(known)
+    await receipts.acknowledge({known[0].event_id: Receipt(2, 7)})
+    other_body = Claim(known[1].event_id, "f" * 64, now)
+    fresh = claims(4, now)
+
+    earlier = await receipts.claim([fresh[0], known[0], fresh[1], other_body, *fresh[2:]])
+
+    assert set(earlier) == {known[0].event_id, known[1].event_id}
+    assert earlier[known[0].event_id].receipt == Receipt(2, 7)
+    assert earlier[known[1].event_id].fingerprint == known[1].fingerprint  # the first body's
+    assert await receipts.claim(fresh) == {c.event_id: c for c in fresh}
