@@ -7,6 +7,7 @@ import asyncio
 import time
 from datetime import datetime
 
+import psutil
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bench.context import Context, percentile, say, verdict
@@ -161,6 +162,9 @@ async def run(ctx: Context) -> str:
         reading = asyncio.create_task(log_delays(ctx.kafka, topic, total, reference, ready))
         await asyncio.wait([ready, reading], return_when=asyncio.FIRST_COMPLETED)
         await asyncio.sleep(1)
+        assert api.process is not None
+        api_cpu = psutil.Process(api.process.pid)
+        cpu_before = sum(api_cpu.cpu_times()[:2])
         say(f"fan-out: posting {total:,} events at {rate} events/s")
         bodies = enumerate([probe_event(talks_id) for _ in range(total)])
         started = time.perf_counter()
@@ -183,6 +187,7 @@ async def run(ctx: Context) -> str:
         _, late = await asyncio.wait([*receiving, reading], timeout=30)
         for task in late:
             task.cancel()
+        api_seconds = sum(api_cpu.cpu_times()[:2]) - cpu_before
         if reading.done() and not reading.cancelled():
             reading.result()  # the reference failed: say so
     finally:
@@ -220,6 +225,8 @@ async def run(ctx: Context) -> str:
             f"| reference: raw consumer's delay p50 | {log50 * 1000:,.0f} ms "
             f"({len(reference):,} events) | | |",
             f"| reference: raw consumer's delay p99 | {log99 * 1000:,.0f} ms | | |",
+            f"| API process CPU while posting and delivering | {api_seconds:.1f} s "
+            f"({api_seconds / max(delivered, 1) * 1e6:.0f} µs per event delivered) | | |",
             "",
         ]
     )
