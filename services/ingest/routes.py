@@ -248,8 +248,8 @@ def _valid_batch(items: list[Any]) -> list[Event] | JSONResponse:
         events = BATCH_ADAPTER.validate_python(items, context=SUBMISSION)
     except ValidationError:
         return _checked_one_by_one(items)
-    ids = [str(item["event_id"]) for item in items if item.get("event_id") is not None]
-    if len(set(ids)) != len(ids):
+    ids = [event.event_id for event in events if event.event_id is not None]
+    if len(set(ids)) != len(ids):  # compared as UUIDs: the case of the hex digits is no matter
         return _checked_one_by_one(items)
     return events
 
@@ -259,11 +259,12 @@ def _checked_one_by_one(items: list[Any]) -> list[Event] | JSONResponse:
     seen: dict[str, int] = {}
     for index, item in enumerate(items):
         try:
-            events.append(EVENT_ADAPTER.validate_python(item, context=SUBMISSION))
+            event = EVENT_ADAPTER.validate_python(item, context=SUBMISSION)
         except ValidationError as exc:
             errors += [{"index": index, **e} for e in field_errors(exc)]
             continue
-        event_id = item.get("event_id") if isinstance(item, dict) else None
+        events.append(event)
+        event_id = event.event_id
         if event_id is not None and str(event_id) in seen:
             message = f"repeats the event_id of item {seen[str(event_id)]}"
             errors.append(

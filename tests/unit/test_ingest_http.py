@@ -176,9 +176,12 @@ def test_one_bad_item_fails_the_whole_batch_and_publishes_nothing(client, log) -
     assert log.records == []
 
 
-def test_a_batch_may_not_repeat_an_event_id(client, log) -> None:
-    event = {**ROUND_OPENED, "event_id": "7f9c8a52-3b7a-4c4e-9d55-8f1f0a1b2c40"}
-    response = client.post("/v1/events:batch", content=json.dumps([event, event]))
+@pytest.mark.parametrize("spelling", [str.lower, str.upper])
+def test_a_batch_may_not_repeat_an_event_id(client, log, spelling) -> None:
+    event_id = "7f9c8a52-3b7a-4c4e-9d55-8f1f0a1b2c40"
+    event = {**ROUND_OPENED, "event_id": event_id}
+    again = {**ROUND_OPENED, "event_id": spelling(event_id)}  # the same UUID, however spelt
+    response = client.post("/v1/events:batch", content=json.dumps([event, again]))
     assert response.status_code == 422
     assert response.json()["errors"][0]["index"] == 1
     assert log.records == []
