@@ -13,9 +13,11 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 import asyncpg
+import orjson
 
 from bench.generate import talks_history
 from services.projector.items import tags_of
+from services.projector.schema import sort_fields
 from shared.events import REPORT_TYPES, subject_of
 from shared.state import family_keys, histories
 
@@ -64,6 +66,7 @@ def talks_rows(talks_id: str, size: int, seed: int) -> dict[str, list[tuple[Any,
                 json.dumps(tags_of(v.value)),
                 doc,
                 doc,
+                *sort_fields(key.kind, orjson.loads(doc)),
             )
             for v in versions
             for doc in [v.value.model_dump_json()]
@@ -99,6 +102,8 @@ COLUMNS = {
         "tags",
         "body",
         "doc",
+        "sort_first",
+        "sort_second",
     ],
     "talks": ["talks_id", "event_count", "first_recorded_at", "last_recorded_at"],
 }

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.projector.dialect import insert
+from services.projector.schema import sort_fields
 from services.projector.tables import LIVE, Tables
 from shared.events import Event, parse_recorded, subject_of
 from shared.state import Item, ItemKey, Position, StrikeState, family_keys, item_history
@@ -113,21 +114,25 @@ async def rebuild_items(
     rows: list[dict[str, Any]] = []
     for (talks_id, key), ids in by_item.items():
         history = item_history(key, [e for i in ids for e in families.get(i, [])])
-        rows += [
-            {
-                "talks_id": talks_id,
-                "kind": key.kind,
-                "item_key": key.key,
-                "known_from": v.known_from,
-                "known_to": v.known_to,
-                "valid_from": v.valid_from,
-                "valid_to": v.valid_to,
-                "tags": tags_of(v.value),
-                "body": v.value.model_dump(mode="json"),
-                "doc": v.value.model_dump_json(),
-            }
-            for v in history
-        ]
+        for v in history:
+            body = v.value.model_dump(mode="json")
+            first, second = sort_fields(key.kind, body)
+            rows.append(
+                {
+                    "talks_id": talks_id,
+                    "kind": key.kind,
+                    "item_key": key.key,
+                    "known_from": v.known_from,
+                    "known_to": v.known_to,
+                    "valid_from": v.valid_from,
+                    "valid_to": v.valid_to,
+                    "tags": tags_of(v.value),
+                    "body": body,
+                    "doc": v.value.model_dump_json(),
+                    "sort_first": first,
+                    "sort_second": second,
+                }
+            )
     if rows:
         await conn.execute(sa.insert(item_versions), rows)
     return len(rows)

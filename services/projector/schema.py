@@ -6,10 +6,13 @@ are portable (``JSON``, ``Uuid``) so the same schema serves PostgreSQL and SQLit
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine.interfaces import ExecutionContext
 
 metadata = sa.MetaData(
     naming_convention={
@@ -85,10 +88,54 @@ item_events = sa.Table(
     sa.Index("ix_item_events_event_id", "event_id"),
 )
 
+#: The shapes of a version's rectangle: its columns after ``(talks_id, kind)`` in the
+#: shape's indexes, and the condition that selects it.
+RECTANGLES = {
+    "open": (["valid_from", "known_from"], "known_to IS NULL AND valid_to IS NULL"),
+    "vclosed": (
+        ["valid_to", "valid_from", "known_from"],
+        "known_to IS NULL AND valid_to IS NOT NULL",
+    ),
+    "kclosed": (["known_to", "known_from", "valid_from", "valid_to"], "known_to IS NOT NULL"),
+}
+#: A B-tree entry must fit in a third of a page: the covering indexes hold the versions whose
+#: served JSON is at most this long; the rest are read through the heap (0009).
+COVERED_DOC_BYTES = 2000
+ITEMS = "kind <> 'event'"
+COVERED = f"octet_length(doc) <= {COVERED_DOC_BYTES}"
+LONG = f"octet_length(doc) > {COVERED_DOC_BYTES}"
+
+#: The fields the state is sorted by, besides the key (``services.api.responses.state_document``).
+SORT_FIELDS = {
+    "round": ("planned_start", "opened_at"),
+    "position": ("stance", None),
+    "strike": ("occurred_latest", None),
+    "agreement": ("reached_at", None),
+}
+
+
+def sort_fields(kind: str, body: dict[str, Any]) -> tuple[str | None, str | None]:
+    """``item_versions.sort_first`` and ``sort_second`` of an item: its sort fields as its JSON
+    has them (what ``body->>field`` gives), kept beside ``doc`` so that indexes can hold them."""
+    first, second = SORT_FIELDS.get(kind, (None, None))
+    return (body.get(first) if first else None), (body.get(second) if second else None)
+
+
+def _sort_default(index: int) -> Callable[[ExecutionContext], str | None]:
+    """Derive a sort field from the row's ``kind`` and ``body`` when an insert leaves it out."""
+
+    def default(context: ExecutionContext) -> str | None:
+        row = context.get_current_parameters()  # type: ignore[attr-defined]
+        return sort_fields(row["kind"], row["body"])[index]
+
+    return default
+
+
 #: Every version of every state item: believed from ``known_from`` until ``known_to``, in
 #: effect from ``valid_from`` until ``valid_to`` (``NULL``: still). See shared/state/history.py.
 #: ``body`` is the item as JSON for queries; ``doc`` the same item as the API serves it (the
-#: model's JSON text, spliced into responses as it is; nullable only because 0008 added it).
+#: model's JSON text, spliced into responses as it is; nullable only because 0008 added it);
+#: ``sort_first`` and ``sort_second`` the fields the state is sorted by (``sort_fields``).
 item_versions = sa.Table(
     "item_versions",
     metadata,
@@ -103,6 +150,8 @@ item_versions = sa.Table(
     sa.Column("tags", Json, nullable=False),
     sa.Column("body", Json, nullable=False),
     sa.Column("doc", sa.Text(), nullable=True),
+    sa.Column("sort_first", sa.Text(), nullable=True, default=_sort_default(0)),
+    sa.Column("sort_second", sa.Text(), nullable=True, default=_sort_default(1)),
     sa.Index("ix_item_versions_item", "talks_id", "kind", "item_key"),
     sa.Index(
         "ix_item_versions_from",
@@ -111,30 +160,49 @@ item_versions = sa.Table(
         "valid_from",
         postgresql_include=["known_from", "known_to", "valid_to"],
     ),
-    # one partial B-tree per shape of rectangle, which the state read unions (0008)
+    # SQLite: one partial B-tree per shape of rectangle, which the state read unions (0008)
     *(
         sa.Index(
             f"ix_item_versions_{shape}",
             "talks_id",
             "kind",
             *columns,
-            postgresql_where=sa.text(where),
             sqlite_where=sa.text(where),
-        )
+        ).ddl_if(dialect="sqlite")
         for shape, columns, where in (
-            ("open", ["valid_from", "known_from"], "known_to IS NULL AND valid_to IS NULL"),
-            (
-                "valid_closed",
-                ["valid_to", "valid_from", "known_from"],
-                "known_to IS NULL AND valid_to IS NOT NULL",
+            ("open", *RECTANGLES["open"]),
+            ("valid_closed", *RECTANGLES["vclosed"]),
+            ("known_closed", *RECTANGLES["kclosed"]),
+        )
+    ),
+    # PostgreSQL: per shape, a covering one over the items and a narrow one over the events
+    # the state counts (0009), so that the state read is index-only
+    *(
+        index.ddl_if(dialect="postgresql")
+        for shape, (columns, where) in RECTANGLES.items()
+        for index in (
+            sa.Index(
+                f"ix_item_versions_items_{shape}",
+                "talks_id",
+                "kind",
+                *columns,
+                postgresql_include=["item_key", "sort_first", "sort_second", "doc"],
+                postgresql_where=sa.text(f"{where} AND {ITEMS} AND {COVERED}"),
             ),
-            (
-                "known_closed",
-                ["known_to", "known_from", "valid_from", "valid_to"],
-                "known_to IS NOT NULL",
+            sa.Index(
+                f"ix_item_versions_events_{shape}",
+                "talks_id",
+                *columns,
+                postgresql_where=sa.text(f"{where} AND kind = 'event'"),
             ),
         )
     ),
+    sa.Index(
+        "ix_item_versions_items_long",
+        "talks_id",
+        "kind",
+        postgresql_where=sa.text(f"{ITEMS} AND {LONG}"),
+    ).ddl_if(dialect="postgresql"),
     # and, on PostgreSQL, ix_item_versions_bitemporal: GiST over both time ranges (0003)
 )
 
