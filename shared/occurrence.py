@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
+from functools import lru_cache
 
 
 class Precision(StrEnum):
@@ -44,7 +45,18 @@ _FORMS = "an ISO 8601 timestamp with a UTC offset, a day (YYYY-MM-DD) or a month
 
 
 def occurrence_of(text: str) -> Occurrence:
-    """Parse ``text`` into an :class:`Occurrence`; raise ``ValueError`` saying what is allowed."""
+    """Parse ``text`` into an :class:`Occurrence`; raise ``ValueError`` saying what is allowed.
+
+    Pure, and asked for again and again of the same texts (every fold orders events by it),
+    so the answers are kept: an :class:`Occurrence` is immutable. Errors are not kept.
+    """
+    if not isinstance(text, str):
+        raise ValueError(f"must be a string: {_FORMS}")
+    return _parse(text)
+
+
+@lru_cache(maxsize=1 << 16)
+def _parse(text: str) -> Occurrence:
     if not isinstance(text, str):
         raise ValueError(f"must be a string: {_FORMS}")
     if m := _MONTH.match(text):
