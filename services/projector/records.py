@@ -7,7 +7,7 @@ An operator's replay of a dead letter puts the original record back on the topic
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 #: ``<partition>:<offset>`` of the record a replay re-publishes.
 REPLAY_OF = "parley_replay_of"
@@ -26,14 +26,15 @@ class LogRecord:
     value: bytes
     headers: Headers = ()
     key: bytes | None = None
+    _last: dict[str, bytes] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_last", dict(self.headers))  # a later header wins
 
     def header(self, name: str) -> str | None:
         """The last value of header ``name`` as text, or ``None`` when absent."""
-        found = None
-        for key, value in self.headers:
-            if key == name:
-                found = value.decode("utf-8", errors="replace")
-        return found
+        found = self._last.get(name)
+        return None if found is None else found.decode("utf-8", errors="replace")
 
     @property
     def is_replay(self) -> bool:
