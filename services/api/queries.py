@@ -234,9 +234,11 @@ def _covering_state_queries() -> tuple[sa.Select[Any], sa.Select[Any]]:
     ]
     event_count = sum(counts[1:], counts[0])
     served = _served()
+    # the kinds as constants too: a generic plan does not use a bound list as an index bound
+    others = _literal("kind IN ({})".format(", ".join(f"'{k}'" for k in _OTHERS)))
     branches = [
         sa.select(*served).where(
-            v.talks_id == talks_id, where["open"], items, covered, v.kind.in_(_OTHERS), shapes[0]
+            v.talks_id == talks_id, where["open"], items, covered, others, shapes[0]
         ),
         # the window bounds the scan of the strikes open in both dimensions
         sa.select(*served).where(
@@ -244,19 +246,16 @@ def _covering_state_queries() -> tuple[sa.Select[Any], sa.Select[Any]]:
             where["open"],
             items,
             covered,
-            v.kind == "strike",
+            _literal("kind = 'strike'"),
             v.valid_from > window_start,
             shapes[0],
         ),
+        # the closed shapes hold only items (their indexes' predicate): every kind is wanted
         *(
-            sa.select(*served).where(
-                v.talks_id == talks_id, where[name], items, covered, v.kind.in_(_KINDS), shape
-            )
+            sa.select(*served).where(v.talks_id == talks_id, where[name], items, covered, shape)
             for name, shape in (("vclosed", shapes[1]), ("kclosed", shapes[2]))
         ),
-        sa.select(*served).where(
-            v.talks_id == talks_id, items, long, v.kind.in_(_KINDS), sa.or_(*shapes)
-        ),
+        sa.select(*served).where(v.talks_id == talks_id, items, long, sa.or_(*shapes)),
     ]
     visible_items = sa.union_all(*branches).subquery("visible")
     return (

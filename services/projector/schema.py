@@ -184,9 +184,14 @@ item_versions = sa.Table(
             sa.Index(
                 f"ix_item_versions_items_{shape}",
                 "talks_id",
-                "kind",
-                *columns,
-                postgresql_include=["item_key", "sort_first", "sort_second", "doc"],
+                *(["kind", *columns] if shape == "open" else columns),
+                postgresql_include=[
+                    *([] if shape == "open" else ["kind"]),
+                    "item_key",
+                    "sort_first",
+                    "sort_second",
+                    "doc",
+                ],
                 postgresql_where=sa.text(f"{where} AND {ITEMS} AND {COVERED}"),
             ),
             sa.Index(
