@@ -6,6 +6,7 @@ import os
 import platform
 import subprocess
 from datetime import UTC, datetime
+from pathlib import Path
 
 
 def machine() -> str:
@@ -41,6 +42,10 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:.2f} ms"
 
 
+#: Hand-written notes on the profiles, appended to every report.
+FINDINGS = Path(__file__).with_name("findings.md")
+
+
 def document(sections: list[str], command: str, elapsed_s: float, sizes: object) -> str:
     """The whole report; ``sizes`` (a :class:`bench.context.Sizes`) is listed as run."""
     head = [
@@ -56,7 +61,8 @@ def document(sections: list[str], command: str, elapsed_s: float, sizes: object)
         f"- sizes: {_sizes(sizes)}",
         "",
     ]
-    return "\n".join(head + sections) + "\n"
+    findings = FINDINGS.read_text().rstrip("\n").splitlines() if FINDINGS.exists() else []
+    return "\n".join([*head, *sections, *findings]) + "\n"
 
 
 def _sizes(sizes: object) -> str:
