@@ -130,8 +130,8 @@ def state_document(
     (``item_versions.doc``), spliced in as it is, so no item is parsed, validated or
     serialised on the way; the key and two fields stored beside it (``sort_first``,
     ``sort_second``) give the order: a round's ``planned_start`` and ``opened_at``, a
-    position's ``stance``, a strike's ``occurred_latest``, an agreement's ``reached_at``. ``tests/unit/test_state_document.py``
-    holds it to the fold, byte for byte.
+    position's ``stance``, a strike's ``occurred_latest``, an agreement's ``reached_at``.
+    ``tests/unit/test_state_document.py`` holds it to the fold, byte for byte.
     """
     rounds: list[tuple[Any, str]] = []
     ceasefires: list[tuple[Any, str]] = []
