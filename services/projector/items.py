@@ -9,7 +9,7 @@ drift from the fold.
 
 from __future__ import annotations
 
-from collections import OrderedDict, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 from uuid import UUID
@@ -53,25 +53,8 @@ async def _families(
     )
     families: dict[UUID, list[Event]] = defaultdict(list)
     for row in rows:
-        families[row.target_event_id or row.event_id].append(_parsed(row.event_id, row.payload))
+        families[row.target_event_id or row.event_id].append(parse_recorded(row.payload))
     return families
-
-
-#: Archived events as parsed, by id: an item's events are read again with each new one, and
-#: an archived event never changes (its id is unique forever), so parsing it once is enough.
-_PARSED: OrderedDict[UUID, Event] = OrderedDict()
-PARSED_KEPT = 10_000  # a few KB each: tens of MB at most
-
-
-def _parsed(event_id: UUID, payload: Any) -> Event:
-    event = _PARSED.get(event_id)
-    if event is None:
-        event = _PARSED[event_id] = parse_recorded(payload)
-        if len(_PARSED) > PARSED_KEPT:
-            _PARSED.popitem(last=False)
-    else:
-        _PARSED.move_to_end(event_id)
-    return event
 
 
 async def index_items(
