@@ -42,6 +42,17 @@ def talks_id() -> str:
     return f"talks-{uuid.uuid4().hex[:12]}"
 
 
+@pytest.fixture(params=["postgresql", "sqlite"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The store contract: a test asking for this runs on PostgreSQL and on the embedded
+    mode's SQLite, each migrated by the migrations the services run."""
+    if request.param == "postgresql":
+        return request.getfixturevalue("infra").database_url
+    url = f"sqlite+aiosqlite:///{tmp_path / 'parley.sqlite3'}"
+    upgrade_to_head(url)
+    return url
+
+
 @pytest.fixture
 async def engine(infra: Infra) -> AsyncIterator[AsyncEngine]:
     engine = create_async_engine(infra.database_url)

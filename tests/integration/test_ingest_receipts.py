@@ -6,11 +6,9 @@ On PostgreSQL a batch's claims and acknowledgements are one statement each (arra
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -18,22 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.common.database import create_engine
 from services.ingest.publisher import Receipt
 from services.ingest.receipts import Claim, SqlReceipts
-from services.projector.migrate import upgrade_to_head
-from tests.support.infra import Infra
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(params=["postgresql", "sqlite"])
-async def engine(
-    request: pytest.FixtureRequest, infra: Infra, tmp_path: Path
-) -> AsyncIterator[AsyncEngine]:
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'parley.sqlite3'}"
-        await asyncio.to_thread(upgrade_to_head, url)
-    else:
-        url = infra.database_url
-    engine = create_engine(url)
+@pytest.fixture
+async def engine(store_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(store_url)
     yield engine
     await engine.dispose()
 

@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.api.queries import talks_state
 from services.api.timeparams import Bitemporal
 from services.common.database import create_engine
-from services.projector.migrate import upgrade_to_head
 from services.projector.projection import LogRecord, Projection
 from services.projector.schema import events, item_versions, talks
 from shared.events import EVENT_ADAPTER, parse_recorded, stamp, to_json
@@ -38,17 +37,6 @@ def recorded(talks_id: str, kind: str, round_id: str, n: int) -> bytes:
     }
     event = EVENT_ADAPTER.validate_python(raw)
     return to_json(stamp(event, uuid.uuid4(), T0 + timedelta(seconds=n)))
-
-
-@pytest.fixture(params=["postgresql", "sqlite"])
-def store_url(request: pytest.FixtureRequest, tmp_path) -> str:
-    """The store contract: the same tests on PostgreSQL and on the embedded mode's SQLite,
-    each through the migrations the services run."""
-    if request.param == "postgresql":
-        return request.getfixturevalue("infra").database_url
-    url = f"sqlite+aiosqlite:///{tmp_path / 'parley.sqlite3'}"
-    upgrade_to_head(url)
-    return url
 
 
 @pytest.fixture

@@ -7,11 +7,9 @@ straight into the tables: the test PostgreSQL under a fresh talks id, a fresh SQ
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -22,10 +20,8 @@ from services.api.queries import TalksNotFound, talks_state
 from services.api.timeparams import Bitemporal
 from services.common.database import create_engine
 from services.projector.items import tags_of
-from services.projector.migrate import upgrade_to_head
 from services.projector.schema import item_versions, talks
 from shared.state import fold, histories
-from tests.support.infra import Infra
 
 pytestmark = pytest.mark.integration
 
@@ -33,16 +29,9 @@ TALKS = f"read-{uuid.uuid4().hex[:8]}"
 EVENTS = talks_history(TALKS, 600, 3)
 
 
-@pytest.fixture(params=["postgresql", "sqlite"])
-async def engine(
-    request: pytest.FixtureRequest, infra: Infra, tmp_path: Path
-) -> AsyncIterator[AsyncEngine]:
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'parley.sqlite3'}"
-        await asyncio.to_thread(upgrade_to_head, url)
-    else:
-        url = infra.database_url
-    engine = create_engine(url)
+@pytest.fixture
+async def engine(store_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(store_url)
     rows = [
         {
             "talks_id": TALKS,
