@@ -2,7 +2,16 @@
 
 from shared.state.changes import Change, diff
 from shared.state.fold import DEFAULT_WINDOW_DAYS, assemble, fold, gap, item_keys, items_of
-from shared.state.history import ItemVersion, family_keys, histories, item_history
+from shared.state.history import (
+    ItemState,
+    ItemVersion,
+    Step,
+    advance,
+    family_keys,
+    histories,
+    history_and_state,
+    item_history,
+)
 from shared.state.items import ItemKey, item_key
 from shared.state.knowledge import Believed, believed_events, merge_patch
 from shared.state.model import (
@@ -31,13 +40,16 @@ __all__ = [
     "IssueState",
     "Item",
     "ItemKey",
+    "ItemState",
     "ItemVersion",
     "Position",
     "RoundState",
     "RoundStatus",
+    "Step",
     "StrikeState",
     "TalksState",
     "TimelineEntry",
+    "advance",
     "assemble",
     "believed_events",
     "diff",
@@ -45,6 +57,7 @@ __all__ = [
     "fold",
     "gap",
     "histories",
+    "history_and_state",
     "item_history",
     "item_key",
     "item_keys",

@@ -106,8 +106,66 @@ def _uncovered(segment: Segment, kept: list[ItemVersion]) -> list[tuple[datetime
     return parts
 
 
-def item_history(key: ItemKey, events: Sequence[Event]) -> list[ItemVersion]:
-    """Every version of the item ``key``, from all events that ever concerned it.
+@dataclass(frozen=True, slots=True)
+class ItemState:
+    """Where an item's history stands once the knowledge up to ``known`` is folded in.
+
+    ``believed`` are the item's events as believed then, ``segments`` its value over validity
+    time, and ``open`` the versions still believed (together they cover ``segments``). This
+    is all :func:`advance` needs to go on with events that arrive in order.
+    """
+
+    known: datetime | None = None
+    believed: tuple[Believed, ...] = ()
+    segments: tuple[Segment, ...] = ()
+    open: tuple[ItemVersion, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One recording time folded in: the state after it, the versions it closed (their
+    ``known_to`` set) and the versions it opened."""
+
+    state: ItemState
+    closed: tuple[ItemVersion, ...] = ()
+    opened: tuple[ItemVersion, ...] = ()
+
+
+def advance(
+    key: ItemKey, state: ItemState, known_from: datetime, arriving: Sequence[Event]
+) -> Step:
+    """Fold in ``arriving``, recorded at ``known_from`` and *in order*: after ``state.known``,
+    substantive events that no report is about. Versions are only closed and opened, never
+    rewritten, so a store can apply a step as it is."""
+    mine = [Believed(e) for e in arriving if key in item_keys(e)]
+    if not mine:
+        return Step(replace(state, known=known_from))
+    believed = (*state.believed, *mine)
+    since = min(b.event.occurrence.latest for b in mine)
+    segments = _splice(list(state.segments), timeline(key.kind, believed, since), since)
+    return _revise(state, known_from, believed, segments)
+
+
+def _revise(
+    state: ItemState,
+    known_from: datetime,
+    believed: tuple[Believed, ...],
+    segments: list[Segment],
+) -> Step:
+    """Close the open versions the new ``segments`` no longer hold; open versions for the rest."""
+    kept = [v for v in state.open if _covers(segments, v)]
+    closed = tuple(replace(v, known_to=known_from) for v in state.open if v not in kept)
+    opened = tuple(
+        ItemVersion(known_from, None, start, end, s.value)
+        for s in segments
+        for start, end in _uncovered(s, kept)
+    )
+    return Step(ItemState(known_from, believed, tuple(segments), (*kept, *opened)), closed, opened)
+
+
+def history_and_state(key: ItemKey, events: Sequence[Event]) -> tuple[list[ItemVersion], ItemState]:
+    """Every version of the item ``key`` from all events that ever concerned it, and the state
+    its history ends in (for :func:`advance` to go on from).
 
     ``events`` are the substantive events that were ever about the item (under any of their
     corrections) and the report events about those; others are ignored.
@@ -117,9 +175,7 @@ def item_history(key: ItemKey, events: Sequence[Event]) -> list[ItemVersion]:
         if event.recorded_at is not None:
             by_time.setdefault(event.recorded_at, []).append(event)
     known: list[Event] = []
-    believed: list[Believed] = []
-    segments: list[Segment] = []
-    open_versions: list[ItemVersion] = []
+    state = ItemState()
     closed: list[ItemVersion] = []
     reported: set[object] = set()
     for known_from in sorted(by_time):
@@ -128,25 +184,18 @@ def item_history(key: ItemKey, events: Sequence[Event]) -> list[ItemVersion]:
         in_order = not any(e.type in REPORT_TYPES or e.event_id in reported for e in arriving)
         reported.update(subject_of(e) for e in arriving if e.type in REPORT_TYPES)
         if in_order:
-            mine = [Believed(e) for e in arriving if key in item_keys(e)]
-            if not mine:
-                continue
-            believed = believed + mine
-            since = min(b.event.occurrence.latest for b in mine)
-            new_segments = _splice(segments, timeline(key.kind, believed, since), since)
+            step = advance(key, state, known_from, arriving)
         else:
-            believed = [b for b in believed_events(known) if key in item_keys(b.event)]
-            new_segments = timeline(key.kind, believed)
-        kept = [v for v in open_versions if _covers(new_segments, v)]
-        closed += [replace(v, known_to=known_from) for v in open_versions if v not in kept]
-        opened = [
-            ItemVersion(known_from, None, start, end, s.value)
-            for s in new_segments
-            for start, end in _uncovered(s, kept)
-        ]
-        open_versions = kept + opened
-        segments = new_segments
-    return closed + open_versions
+            believed = tuple(b for b in believed_events(known) if key in item_keys(b.event))
+            step = _revise(state, known_from, believed, timeline(key.kind, believed))
+        closed += step.closed
+        state = step.state
+    return closed + list(state.open), state
+
+
+def item_history(key: ItemKey, events: Sequence[Event]) -> list[ItemVersion]:
+    """Every version of the item ``key``, from all events that ever concerned it."""
+    return history_and_state(key, events)[0]
 
 
 def family_keys(subject: object, family: Sequence[Event]) -> set[ItemKey]:

@@ -9,7 +9,6 @@ the read models keep every item's history apart.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from typing import NamedTuple
 
 from shared.events import (
@@ -79,8 +78,7 @@ def item_key(event: Event) -> ItemKey:
 
 def folding_order(believed: Believed) -> tuple[object, ...]:
     """Events are folded by when they happened, then when they were recorded, then id."""
-    event = believed.event
-    return (event.occurrence.earliest, event.recorded_at or datetime.min, str(event.event_id))
+    return believed.order
 
 
 def corroboration(believed: Sequence[Believed]) -> int:

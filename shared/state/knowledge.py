@@ -9,7 +9,8 @@ as is any report whose target is unknown or is itself a report.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -30,6 +31,13 @@ class Believed:
 
     event: Event
     report_ids: tuple[str, ...] = ()
+    #: Where the event comes in folding order: when it happened, was recorded, its id.
+    order: tuple[datetime, datetime, str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        event = self.event
+        order = (event.occurrence.earliest, event.recorded_at or datetime.min, str(event.event_id))
+        object.__setattr__(self, "order", order)
 
     @property
     def event_ids(self) -> tuple[str, ...]:

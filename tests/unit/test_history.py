@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import event as hypothesis_event
 from hypothesis import strategies as st
 
-from shared.state import ItemVersion, assemble, fold
+from shared.events import REPORT_TYPES, subject_of
+from shared.state import ItemVersion, advance, assemble, fold, history_and_state, item_keys
 from shared.state import histories as item_histories
 from tests.support.builders import Recorder, end_of
 from tests.support.strategies import DAYS, histories
@@ -111,3 +114,36 @@ def test_an_item_a_correction_moved_a_report_to_keeps_its_history_after_a_retrac
         "abu-dhabi", rec.events, as_of=end_of("2026-02-03"), known_at=moved.recorded_at
     )
     assert [r.round_id for r in believed_then.rounds] == ["r3"]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(histories(max_size=20), st.integers(0, 20))
+def test_advancing_with_events_in_order_writes_the_same_history(rec: Recorder, cut: int) -> None:
+    """What the projector does with events that arrive in order: take an item's state where
+    its history stood, close and open versions with :func:`advance`, and end with exactly
+    the versions a full recomputation gives."""
+    times = sorted({e.recorded_at for e in rec.events})
+    reported = {subject_of(e) for e in rec.events if e.type in REPORT_TYPES}
+    out_of_order = [
+        i
+        for i, t in enumerate(times)
+        if any(
+            e.recorded_at == t and (e.type in REPORT_TYPES or e.event_id in reported)
+            for e in rec.events
+        )
+    ]
+    first_in_order = max(out_of_order, default=-1) + 1
+    start = min(max(cut, first_in_order), len(times))
+    hypothesis_event(f"advance steps: {min(len(times) - start, 3)}")
+    before = [e for e in rec.events if start == len(times) or e.recorded_at < times[start]]
+    keys = {k for e in rec.events if e.type not in REPORT_TYPES for k in item_keys(e)}
+    for key in keys:
+        stored, state = history_and_state(key, before)
+        for t in times[start:]:
+            step = advance(key, state, t, [e for e in rec.events if e.recorded_at == t])
+            ended = [replace(v, known_to=None) for v in step.closed]  # as they were stored
+            stored = [v for v in stored if v not in ended] + [*step.closed, *step.opened]
+            state = step.state
+        full, full_state = history_and_state(key, rec.events)
+        assert sorted(stored, key=repr) == sorted(full, key=repr)
+        assert state.open == full_state.open
