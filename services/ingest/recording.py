@@ -19,8 +19,8 @@ import prometheus_client
 from services.common.tracing import TraceContext
 from services.ingest.publisher import EventPublisher, Receipt, Record, publish_all
 from services.ingest.receipts import Claim, ReceiptStore
-from shared.cloudevents import headers_for
-from shared.events import Event, stamp, to_json
+from shared import cloudevents
+from shared.events import Event
 
 Clock = Callable[[], datetime]
 
@@ -67,8 +67,44 @@ class Conflict(Exception):
 
 def fingerprint(event: Event) -> str:
     """What makes two submissions the same: the event as submitted, less its id."""
-    body = event.model_dump_json(exclude_none=True, exclude={"event_id", "recorded_at"})
-    return hashlib.sha256(body.encode()).hexdigest()
+    return _fingerprint(_submitted_json(event))
+
+
+def _submitted_json(event: Event) -> bytes:
+    """The event's canonical JSON less ``event_id`` and ``recorded_at``: what is fingerprinted,
+    and what :func:`_recorded_json` completes into the record's value."""
+    return event.model_dump_json(exclude_none=True, exclude=_SERVER_FIELDS).encode()
+
+
+def _fingerprint(submitted: bytes) -> str:
+    return hashlib.sha256(submitted).hexdigest()
+
+
+_SERVER_FIELDS = {"event_id", "recorded_at"}
+#: Where ``data`` starts in a submitted JSON: its last field, and the first ``,"data":`` in it,
+#: since the fields before it (type, talks_id, occurred_at, sources) have no such key and a
+#: quote inside a JSON string is always escaped.
+_DATA = b',"data":'
+
+
+def _recorded_json(submitted: bytes, event_id: bytes, recorded_at: bytes) -> bytes:
+    """``to_json(stamp(event, event_id, recorded_at))`` from the event's :func:`_submitted_json`,
+    without copying the model and serializing it again: the id goes first and ``recorded_at``
+    just before ``data``, where the model's field order puts them (tests/unit compares the
+    two for every event type)."""
+    at = submitted.index(_DATA)
+    return b"".join(
+        (
+            b'{"event_id":"',
+            event_id,
+            b'",',
+            submitted[1:at],
+            b',"recorded_at":"',
+            recorded_at,
+            b'"',
+            submitted[at:],
+        )
+    )
 
 
 async def record_events(
@@ -87,9 +123,15 @@ async def record_events(
     the request: its ``traceparent`` (and the caller's ``tracestate``) go on every record,
     next to the CloudEvents headers.
     """
-    traceparent = trace.header() if trace is not None else None
+    trace_headers = cloudevents.trace_headers(
+        trace.header() if trace is not None else None, tracestate
+    )
     now = clock()
-    claims = [Claim(e.event_id or uuid4(), fingerprint(e), now) for e in events]
+    submitted = [_submitted_json(e) for e in events]
+    claims = [
+        Claim(e.event_id or uuid4(), _fingerprint(body), now)
+        for e, body in zip(events, submitted, strict=True)
+    ]
     earlier = await receipts.claim(claims)
 
     results: list[Recorded | NotRecorded | Conflict | None] = [None] * len(claims)
@@ -107,10 +149,11 @@ async def record_events(
             )
             continue
         # a claim never acknowledged is published again with the recorded_at it was given
-        recorded_at = before.recorded_at if before else claim.recorded_at
-        stamped = stamp(event, claim.event_id, recorded_at)
-        headers = headers_for(stamped, traceparent, tracestate)
-        records.append((stamped.talks_id, to_json(stamped), headers))
+        stamped_at = cloudevents.utc_bytes(before.recorded_at if before else claim.recorded_at)
+        event_id = str(claim.event_id).encode()
+        value = _recorded_json(submitted[i], event_id, stamped_at)
+        headers = cloudevents.record_headers(event, event_id, stamped_at, trace_headers)
+        records.append((event.talks_id, value, headers))
         publishing.append(i)
 
     answers = await publish_all(publisher, records) if records else []
