@@ -17,7 +17,7 @@ from pathlib import Path
 
 import asyncpg
 
-from bench import asof, fanout, freshness, ingest, peer, projection
+from bench import asof, fanout, freshness, ingest, peer, projection, rebuild
 from bench.context import FULL, QUICK, Context, say, verdict
 from bench.loader import load
 from bench.report import document, ms
@@ -118,7 +118,7 @@ async def measure_asof(
     return section, timings
 
 
-BENCHMARKS = ("ingest", "projection", "freshness", "fanout", "asof", "peer")
+BENCHMARKS = ("ingest", "projection", "freshness", "fanout", "asof", "peer", "rebuild")
 
 
 async def run_all(ctx: Context, only: set[str]) -> list[str]:
@@ -148,6 +148,8 @@ async def run_all(ctx: Context, only: set[str]) -> list[str]:
             sections.append(section)
     if "peer" in only:
         sections.append(await peer.run(ctx, batch_rate, timings))
+    if "rebuild" in only:  # last: a schema of its own, and the longest
+        sections.append(await rebuild.run(ctx))
     sections.append(memory_section(ctx.memory.peaks))
     return sections
 

@@ -35,6 +35,9 @@ class Sizes:
     asof_samples: int
     asof_folds: int
     peer_samples: int
+    rebuild_talks: int
+    rebuild_events: int  # in all, over rebuild_talks histories
+    rebuild_budget_s: float  # the rebuild is interrupted past this, and its rate taken so far
 
 
 FULL = Sizes(
@@ -54,6 +57,9 @@ FULL = Sizes(
     asof_samples=300,
     asof_folds=10,
     peer_samples=30,
+    rebuild_talks=100,
+    rebuild_events=1_000_000,
+    rebuild_budget_s=600,
 )
 QUICK = Sizes(
     repeats=2,
@@ -72,6 +78,9 @@ QUICK = Sizes(
     asof_samples=20,
     asof_folds=2,
     peer_samples=5,
+    rebuild_talks=3,
+    rebuild_events=3_000,
+    rebuild_budget_s=120,
 )
 
 

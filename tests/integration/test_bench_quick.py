@@ -28,6 +28,7 @@ SECTIONS = (
     "## Fan-out",
     "## As-of queries",
     "## A peer: eventsourcing",
+    "## Rebuild",
     "## Memory: peak RSS",
 )
 
@@ -73,6 +74,10 @@ def test_python_m_bench_quick_writes_every_section_with_sane_figures(
     # every single-event request was answered 202, and every stream client got every event
     assert re.search(r"\| Parley ingest \| [\d,]+ \| [\d.]+ ms \| [\d.]+ ms \| 0 \|", report)
     assert re.search(r"clients that got every event \| (\d+) of \1 \|", report)
-    memory = re.findall(r"^\| (ingest|projector|api) \| ([\d,]+) MB \|", report, re.M)
-    assert {name for name, _ in memory} == {"ingest", "projector", "api"}
+    # the rebuild ran to its end within its budget, and the new tables hold every event
+    rebuilt = re.search(r"whole log, ([\d,]+) events; the new tables hold ([\d,]+)", report)
+    assert rebuilt and rebuilt[1] == rebuilt[2] and _number(rebuilt[1]) > 0, rebuilt
+    assert re.search(r"^\| rebuild events/s \| [1-9][\d,]* \| >= 10,000 \|", report, re.M)
+    memory = re.findall(r"^\| (ingest|projector|api|rebuild) \| ([\d,]+) MB \|", report, re.M)
+    assert {name for name, _ in memory} == {"ingest", "projector", "api", "rebuild"}
     assert all(10 < _number(mb) < 4000 for _, mb in memory)
