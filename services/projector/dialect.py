@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,3 +20,36 @@ def least_greatest(conn: AsyncConnection) -> tuple[Any, Any]:
     if conn.dialect.name == "sqlite":
         return sa.func.min, sa.func.max
     return sa.func.least, sa.func.greatest
+
+
+def one_of(conn: AsyncConnection, column: Any, values: Sequence[Any]) -> Any:
+    """``column IN (values)``; on PostgreSQL ``= ANY(array)``: one parameter, however many
+    values, so the statement is prepared once and compiled without a name per value."""
+    if conn.dialect.name == "sqlite":
+        return column.in_(values)
+    return column == sa.any_(sa.bindparam(None, list(values), type_=postgresql.ARRAY(column.type)))
+
+
+def tuple_of(conn: AsyncConnection, columns: Sequence[Any], rows: Sequence[Sequence[Any]]) -> Any:
+    """``(columns) IN (rows)``; on PostgreSQL against ``unnest`` of one array per column."""
+    if conn.dialect.name == "sqlite":
+        return sa.tuple_(*columns).in_(rows)
+    arrays = [
+        sa.bindparam(None, [row[i] for row in rows], type_=postgresql.ARRAY(column.type))
+        for i, column in enumerate(columns)
+    ]
+    names = [f"c{i}" for i in range(len(columns))]
+    given = sa.func.unnest(*arrays).table_valued(*names).render_derived()
+    return sa.tuple_(*columns).in_(sa.select(*given.c))
+
+
+async def next_ids(conn: AsyncConnection, table: str, n: int) -> list[int] | None:
+    """``n`` new values of ``table``'s ``id`` sequence on PostgreSQL (``None`` elsewhere: the
+    caller lets the database number the rows)."""
+    if conn.dialect.name == "sqlite" or n == 0:
+        return None
+    rows = await conn.execute(
+        sa.text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"),
+        {"table": table, "n": n},
+    )
+    return list(rows.scalars())

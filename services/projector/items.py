@@ -1,29 +1,58 @@
-"""Keeping the item read models: which items a batch touches, and their rebuilt histories.
+"""Keeping the item read models: which items a batch touches, and their histories.
 
 For every new event the projector finds its *family* (the substantive event and every report
-about it), records which items the family's event was ever about, and recomputes the full
-history of each touched item with :func:`shared.state.item_history`. Items are small (a
-round has a handful of events), so a whole history is cheap to recompute and can never
-drift from the fold.
+about it) and records which items the family's event was ever about. Then each touched item's
+history is brought up to date in one of two ways:
+
+* **Advanced**, when the batch's events about the item arrive in order (substantive events,
+  no report about them, recorded after everything the item already holds) and the projector
+  remembers where the item's history stands (:class:`ItemCache`). :func:`shared.state.advance`
+  closes the versions the new knowledge changes (their ``known_to`` is set) and opens new
+  ones; nothing else is read or written. This is the live feed's usual case.
+* **Recomputed** otherwise (a correction, a retraction, a late report, an item not
+  remembered): the item's whole history is computed again from all its events with
+  :func:`shared.state.history_and_state` and replaces the stored one.
+
+The cache is only ever a shortcut: before an item is advanced, the ids of its open versions
+in the database must be exactly those the cache remembers, or the item is recomputed. So a
+rolled-back transaction, another projector that took the partition for a while, or a rebuild
+that switched the tables costs a recomputation, never a wrong history.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections import OrderedDict, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.projector.dialect import insert
+from services.projector.dialect import insert, next_ids, one_of, tuple_of
 from services.projector.schema import sort_fields
 from services.projector.tables import LIVE, Tables
-from shared.events import Event, parse_recorded, subject_of
-from shared.state import Item, ItemKey, Position, StrikeState, family_keys, item_history
+from shared.events import REPORT_TYPES, Event, parse_recorded, subject_of
+from shared.state import (
+    Item,
+    ItemKey,
+    ItemState,
+    ItemVersion,
+    Position,
+    StrikeState,
+    advance,
+    family_keys,
+    history_and_state,
+    item_keys,
+)
 
 TalksItem = tuple[str, ItemKey]
+
+#: How many events the remembered item states may hold together (their memory).
+CACHED_EVENTS = 20_000
 
 
 def tags_of(item: Item) -> list[str]:
@@ -38,101 +67,345 @@ def tags_of(item: Item) -> list[str]:
     return []
 
 
+@dataclass(slots=True)
+class Kept:
+    """Where an item's stored history stands, and the row ids of its open versions."""
+
+    state: ItemState
+    ids: dict[datetime, int]  # an open version's valid_from -> its row id
+
+
+@dataclass
+class ItemCache:
+    """The item states a projection wrote last, least recently used first out."""
+
+    max_events: int = CACHED_EVENTS
+    _kept: OrderedDict[TalksItem, Kept] = field(default_factory=OrderedDict)
+    _events: int = 0
+
+    def get(self, item: TalksItem) -> Kept | None:
+        kept = self._kept.get(item)
+        if kept is not None:
+            self._kept.move_to_end(item)
+        return kept
+
+    def put(self, item: TalksItem, kept: Kept) -> None:
+        self.drop(item)
+        self._kept[item] = kept
+        self._events += len(kept.state.believed)
+        while self._events > self.max_events and self._kept:
+            _, oldest = self._kept.popitem(last=False)
+            self._events -= len(oldest.state.believed)
+
+    def drop(self, item: TalksItem) -> None:
+        old = self._kept.pop(item, None)
+        if old is not None:
+            self._events -= len(old.state.believed)
+
+    def clear(self) -> None:
+        self._kept.clear()
+        self._events = 0
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+
 async def _families(
-    conn: AsyncConnection, ids: Iterable[UUID], tables: Tables
+    conn: AsyncConnection,
+    ids: Iterable[UUID],
+    tables: Tables,
+    in_hand: Mapping[UUID, Event],
 ) -> dict[UUID, list[Event]]:
-    """For each substantive event id: the event (if archived) and every report about it."""
+    """For each substantive event id: the event (if archived) and every report about it.
+
+    Events in ``in_hand`` (the batch's, already parsed) are not read back."""
     wanted = sorted(set(ids))
     if not wanted:
         return {}
     events = tables.events
-    rows = await conn.execute(
-        sa.select(events.c.event_id, events.c.target_event_id, events.c.payload).where(
-            sa.or_(events.c.event_id.in_(wanted), events.c.target_event_id.in_(wanted))
+    members = await conn.execute(
+        sa.select(events.c.event_id, events.c.target_event_id).where(
+            sa.or_(
+                one_of(conn, events.c.event_id, wanted),
+                one_of(conn, events.c.target_event_id, wanted),
+            )
         )
     )
+    subjects = {row.event_id: row.target_event_id or row.event_id for row in members}
+    parsed = {i: in_hand[i] for i in subjects if i in in_hand}
+    unread = sorted(subjects.keys() - parsed.keys())
+    if unread:
+        rows = await conn.execute(
+            sa.select(events.c.event_id, events.c.payload).where(
+                one_of(conn, events.c.event_id, unread)
+            )
+        )
+        parsed.update((row.event_id, parse_recorded(row.payload)) for row in rows)
     families: dict[UUID, list[Event]] = defaultdict(list)
-    for row in rows:
-        families[row.target_event_id or row.event_id].append(parse_recorded(row.payload))
+    for event_id, subject in subjects.items():
+        families[subject].append(parsed[event_id])
     return families
 
 
-async def index_items(
-    conn: AsyncConnection, new_events: Sequence[Event], tables: Tables = LIVE
-) -> set[TalksItem]:
-    """Record which items the new events' families are about; return every touched item."""
-    subjects = {subject_of(e) for e in new_events}
-    families = await _families(conn, subjects, tables)
-    item_events = tables.item_events
-    rows: list[dict[str, Any]] = []
-    for subject, family in families.items():
-        talks_id = next((e.talks_id for e in family if e.event_id == subject), None)
-        rows += [
-            {"talks_id": talks_id, "kind": k.kind, "item_key": k.key, "event_id": subject}
-            for k in family_keys(subject, family)  # empty until the reported event arrives
-        ]
-    if rows:
-        stmt = insert(conn, item_events).on_conflict_do_nothing()
-        await conn.execute(stmt, rows)
-    touched = await conn.execute(
-        sa.select(item_events.c.talks_id, item_events.c.kind, item_events.c.item_key).where(
-            item_events.c.event_id.in_(sorted(subjects))
-        )
-    )
-    return {(row.talks_id, ItemKey(row.kind, row.item_key)) for row in touched}
+def _row(talks_id: str, key: ItemKey, v: ItemVersion) -> dict[str, Any]:
+    doc = v.value.model_dump_json()
+    body = orjson.loads(doc)  # the same JSON, as a value: cheaper than a second dump
+    first, second = sort_fields(key.kind, body)
+    return {
+        "talks_id": talks_id,
+        "kind": key.kind,
+        "item_key": key.key,
+        "known_from": v.known_from,
+        "known_to": v.known_to,
+        "valid_from": v.valid_from,
+        "valid_to": v.valid_to,
+        "tags": tags_of(v.value),
+        "body": body,
+        "doc": doc,
+        "sort_first": first,
+        "sort_second": second,
+    }
 
 
-async def rebuild_items(
-    conn: AsyncConnection, touched: set[TalksItem], tables: Tables = LIVE
-) -> int:
-    """Recompute the history of every touched item; return the number of versions written."""
-    if not touched:
-        return 0
-    item_events, item_versions = tables.item_events, tables.item_versions
-    keys = sorted((talks_id, key.kind, key.key) for talks_id, key in touched)
-    members = await conn.execute(
-        sa.select(
-            item_events.c.talks_id,
-            item_events.c.kind,
-            item_events.c.item_key,
-            item_events.c.event_id,
-        ).where(
-            sa.tuple_(item_events.c.talks_id, item_events.c.kind, item_events.c.item_key).in_(keys)
-        )
-    )
-    by_item: dict[TalksItem, set[UUID]] = defaultdict(set)
-    for row in members:
-        by_item[(row.talks_id, ItemKey(row.kind, row.item_key))].add(row.event_id)
-    families = await _families(conn, {i for ids in by_item.values() for i in ids}, tables)
-    await conn.execute(
-        sa.delete(item_versions).where(
-            sa.tuple_(item_versions.c.talks_id, item_versions.c.kind, item_versions.c.item_key).in_(
-                keys
+@dataclass
+class _Writes:
+    """What a batch changes in ``item_versions``."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    #: For each row, its item and, for an open version, its ``valid_from`` (to remember its id).
+    owners: list[tuple[TalksItem, datetime | None]] = field(default_factory=list)
+    closes: list[dict[str, Any]] = field(default_factory=list)
+    replaced: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def add(self, item: TalksItem, version: ItemVersion) -> None:
+        self.rows.append(_row(item[0], item[1], version))
+        self.owners.append((item, version.valid_from if version.known_to is None else None))
+
+
+class ItemWriter:
+    """Brings the histories of the items a batch touches up to date (module docstring)."""
+
+    def __init__(self, tables: Tables = LIVE, cache: ItemCache | None = None) -> None:
+        self.tables = tables
+        self.cache = cache if cache is not None else ItemCache()
+        #: Items advanced and recomputed since this object was made (an event's own item,
+        #: always recomputed and never more than a few rows, is not counted).
+        self.advanced = 0
+        self.recomputed = 0
+
+    async def apply(self, conn: AsyncConnection, new_events: Sequence[Event]) -> int:
+        """Index and update the items of ``new_events``; return the versions written."""
+        if not new_events:
+            return 0
+        in_hand = {e.event_id: e for e in new_events if e.event_id is not None}
+        families = await _families(conn, {subject_of(e) for e in new_events}, self.tables, in_hand)
+        touched = await self._index(conn, new_events, families)
+        arriving, disorderly = self._arrivals(new_events, families)
+        candidates = {
+            item: arriving[item]
+            for item in touched
+            if item in arriving and item not in disorderly and item[1].kind != "event"
+        }
+        ready = await self._still_current(conn, candidates)
+        writes = _Writes()
+        for item in ready:
+            self._advance(item, candidates[item], writes)
+        rest = touched - set(ready)
+        await self._recompute(conn, rest, families, in_hand, writes)
+        await self._write(conn, writes, rest)
+        self.advanced += len(ready)
+        self.recomputed += sum(1 for _, key in rest if key.kind != "event")
+        return len(writes.rows) + len(writes.closes)
+
+    async def _index(
+        self,
+        conn: AsyncConnection,
+        new_events: Sequence[Event],
+        families: Mapping[UUID, list[Event]],
+    ) -> set[TalksItem]:
+        """Record which items the new events' families are about; return every touched item."""
+        subjects = {subject_of(e) for e in new_events}
+        item_events = self.tables.item_events
+        rows: list[dict[str, Any]] = []
+        for subject, family in families.items():
+            if subject not in subjects:
+                continue
+            talks_id = next((e.talks_id for e in family if e.event_id == subject), None)
+            rows += [
+                {"talks_id": talks_id, "kind": k.kind, "item_key": k.key, "event_id": subject}
+                for k in family_keys(subject, family)  # empty until the reported event arrives
+            ]
+        if rows:
+            stmt = insert(conn, item_events).on_conflict_do_nothing()
+            await conn.execute(stmt, rows)
+        touched = await conn.execute(
+            sa.select(item_events.c.talks_id, item_events.c.kind, item_events.c.item_key).where(
+                one_of(conn, item_events.c.event_id, sorted(subjects))
             )
         )
-    )
-    rows: list[dict[str, Any]] = []
-    for (talks_id, key), ids in by_item.items():
-        history = item_history(key, [e for i in ids for e in families.get(i, [])])
-        for v in history:
-            body = v.value.model_dump(mode="json")
-            first, second = sort_fields(key.kind, body)
-            rows.append(
-                {
-                    "talks_id": talks_id,
-                    "kind": key.kind,
-                    "item_key": key.key,
-                    "known_from": v.known_from,
-                    "known_to": v.known_to,
-                    "valid_from": v.valid_from,
-                    "valid_to": v.valid_to,
-                    "tags": tags_of(v.value),
-                    "body": body,
-                    "doc": v.value.model_dump_json(),
-                    "sort_first": first,
-                    "sort_second": second,
-                }
+        return {(row.talks_id, ItemKey(row.kind, row.item_key)) for row in touched}
+
+    @staticmethod
+    def _arrivals(
+        new_events: Sequence[Event], families: Mapping[UUID, list[Event]]
+    ) -> tuple[dict[TalksItem, list[Event]], set[TalksItem]]:
+        """The new events each item may be advanced with, and the items that must be
+        recomputed (a report in the batch, or a report already about a new event)."""
+        arriving: dict[TalksItem, list[Event]] = defaultdict(list)
+        disorderly: set[TalksItem] = set()
+        for event in new_events:
+            subject = subject_of(event)
+            family = families.get(subject, [])
+            if event.type in REPORT_TYPES or len(family) != 1:
+                talks_id = next((e.talks_id for e in family if e.event_id == subject), None)
+                if talks_id is not None:  # else: about an event not recorded (yet)
+                    disorderly.update((talks_id, k) for k in family_keys(subject, family))
+                continue
+            for key in item_keys(event):
+                arriving[(event.talks_id, key)].append(event)
+        return arriving, disorderly
+
+    async def _still_current(
+        self, conn: AsyncConnection, candidates: Mapping[TalksItem, list[Event]]
+    ) -> list[TalksItem]:
+        """The candidates whose remembered state is the stored one and older than their
+        arrivals: the open versions in the table are exactly those remembered."""
+        remembered = {}
+        for item, events in candidates.items():
+            kept = self.cache.get(item)
+            known = kept.state.known if kept is not None else None
+            if (
+                kept is not None
+                and known is not None
+                and all(e.recorded_at and e.recorded_at > known for e in events)
+            ):
+                remembered[item] = kept
+        if not remembered:
+            return []
+        versions = self.tables.item_versions
+        keys = sorted((talks_id, key.kind, key.key) for talks_id, key in remembered)
+        rows = await conn.execute(
+            sa.select(
+                versions.c.talks_id, versions.c.kind, versions.c.item_key, versions.c.id
+            ).where(
+                tuple_of(conn, [versions.c.talks_id, versions.c.kind, versions.c.item_key], keys),
+                versions.c.known_to.is_(None),
             )
-    if rows:
-        await conn.execute(sa.insert(item_versions), rows)
-    return len(rows)
+        )
+        stored: dict[TalksItem, set[int]] = defaultdict(set)
+        for row in rows:
+            stored[(row.talks_id, ItemKey(row.kind, row.item_key))].add(row.id)
+        ready = []
+        for item, kept in remembered.items():
+            if stored.get(item, set()) == set(kept.ids.values()):
+                ready.append(item)
+            else:
+                self.cache.drop(item)
+        return ready
+
+    def _advance(self, item: TalksItem, events: Sequence[Event], writes: _Writes) -> None:
+        """Step the remembered state through the arrivals, one recording time at a time."""
+        kept = self.cache.get(item)
+        assert kept is not None
+        state, ids = kept.state, dict(kept.ids)
+        fresh: dict[datetime, ItemVersion] = {}  # opened in this batch, not written yet
+        by_time: dict[datetime, list[Event]] = defaultdict(list)
+        for event in events:
+            assert event.recorded_at is not None
+            by_time[event.recorded_at].append(event)
+        for known_from in sorted(by_time):
+            step = advance(item[1], state, known_from, by_time[known_from])
+            for v in step.closed:
+                if v.valid_from in fresh:
+                    del fresh[v.valid_from]  # opened and closed within the batch
+                    writes.add(item, v)
+                else:
+                    writes.closes.append({"row_id": ids.pop(v.valid_from), "known_to": v.known_to})
+            for v in step.opened:
+                fresh[v.valid_from] = v
+            state = step.state
+        for v in fresh.values():
+            writes.add(item, v)
+        self.cache.put(item, Kept(state, ids))  # the new rows' ids are added on insert
+
+    async def _recompute(
+        self,
+        conn: AsyncConnection,
+        items: set[TalksItem],
+        families: dict[UUID, list[Event]],
+        in_hand: Mapping[UUID, Event],
+        writes: _Writes,
+    ) -> None:
+        """Compute the whole history of each item again, from every event it ever had."""
+        if not items:
+            return
+        by_item: dict[TalksItem, set[UUID]] = defaultdict(set)
+        others = [(t, k.kind, k.key) for t, k in items if k.kind != "event"]
+        for talks_id, key in items:
+            if key.kind == "event":  # an event's own item has no other member
+                by_item[(talks_id, key)].add(UUID(key.key))
+        if others:
+            item_events = self.tables.item_events
+            members = await conn.execute(
+                sa.select(
+                    item_events.c.talks_id,
+                    item_events.c.kind,
+                    item_events.c.item_key,
+                    item_events.c.event_id,
+                ).where(
+                    tuple_of(
+                        conn,
+                        [item_events.c.talks_id, item_events.c.kind, item_events.c.item_key],
+                        sorted(others),
+                    )
+                )
+            )
+            for row in members:
+                by_item[(row.talks_id, ItemKey(row.kind, row.item_key))].add(row.event_id)
+        missing = {i for ids in by_item.values() for i in ids} - families.keys()
+        families.update(await _families(conn, missing, self.tables, in_hand))
+        for item in items:
+            ids = by_item.get(item, set())
+            history, state = history_and_state(
+                item[1], [e for i in ids for e in families.get(i, [])]
+            )
+            for v in history:
+                writes.add(item, v)
+            if item[1].kind == "event":
+                continue
+            self.cache.put(item, Kept(state, {}))
+
+    async def _write(
+        self, conn: AsyncConnection, writes: _Writes, replaced: set[TalksItem]
+    ) -> None:
+        versions = self.tables.item_versions
+        if replaced:
+            keys = sorted((talks_id, key.kind, key.key) for talks_id, key in replaced)
+            await conn.execute(
+                sa.delete(versions).where(
+                    tuple_of(
+                        conn, [versions.c.talks_id, versions.c.kind, versions.c.item_key], keys
+                    )
+                )
+            )
+        if writes.closes:
+            await conn.execute(
+                sa.update(versions)
+                .where(versions.c.id == sa.bindparam("row_id"), versions.c.known_to.is_(None))
+                .values(known_to=sa.bindparam("known_to")),
+                writes.closes,
+            )
+        if not writes.rows:
+            return
+        ids = await next_ids(conn, LIVE.item_versions.name, len(writes.rows))
+        if ids is None:  # SQLite numbers the rows
+            stmt = sa.insert(versions).returning(versions.c.id, sort_by_parameter_order=True)
+            ids = list((await conn.execute(stmt, writes.rows)).scalars())
+        else:  # no RETURNING: one prepared statement for every row
+            for row, row_id in zip(writes.rows, ids, strict=True):
+                row["id"] = row_id
+            await conn.execute(sa.insert(versions), writes.rows)
+        for (item, valid_from), row_id in zip(writes.owners, ids, strict=True):
+            kept = self.cache.get(item) if valid_from is not None else None
+            if kept is not None and valid_from is not None:
+                kept.ids[valid_from] = row_id

@@ -30,7 +30,7 @@ from services.common.tracing import HEADER as TRACEPARENT
 from services.common.tracing import trace_id_of
 from services.projector.archive import archive, count_talks
 from services.projector.deadletters import DeadLetterBox
-from services.projector.items import index_items, rebuild_items
+from services.projector.items import ItemWriter
 from services.projector.letters import counts
 from services.projector.poison import PARKED, DeadLetter, decode, is_poison
 from services.projector.positions import lock_positions, read_positions, store_positions
@@ -88,6 +88,8 @@ class Projection:
         self._group = consumer_group
         self._topic = topic
         self.tables = tables
+        #: Keeps the item histories, remembering where each stands (items.py).
+        self.items = ItemWriter(tables)
         self.dead_letters = dead_letters or DeadLetterBox(consumer_group, topic)
         #: Records dead-lettered since this object was made.
         self.dead_lettered = 0
@@ -103,8 +105,12 @@ class Projection:
         """Apply ``records`` (in log order per partition) atomically with their positions."""
         if not records:
             return BatchResult()
-        async with self._engine.begin() as conn:
-            result = await self.apply_in(conn, records)
+        try:
+            async with self._engine.begin() as conn:
+                result = await self.apply_in(conn, records)
+        except BaseException:
+            self.items.cache.clear()  # it may remember what was rolled back
+            raise
         self._log_applied(result)
         replayed = any(r.is_replay for r in records)
         if result.rejected or replayed or time.monotonic() - self._gauges_at > GAUGES_EVERY_S:
@@ -236,10 +242,13 @@ class Projection:
             if step.event.event_id not in seen:
                 seen.add(step.event.event_id)
                 unique.append(step)
-        new_events = await archive(conn, unique, self.tables)
-        touched = await index_items(conn, new_events, self.tables)
-        versions = await rebuild_items(conn, touched, self.tables)
-        await count_talks(conn, new_events, self.tables)
+        try:
+            new_events = await archive(conn, unique, self.tables)
+            versions = await self.items.apply(conn, new_events)
+            await count_talks(conn, new_events, self.tables)
+        except BaseException:
+            self.items.cache.clear()  # the savepoint is rolled back: forget what it wrote
+            raise
         new = {event.event_id for event in new_events}
         return [step for step in unique if step.event.event_id in new], versions
 

@@ -235,11 +235,12 @@ def fold_event(believed: Sequence[Believed]) -> EventItem | None:
     if not believed:
         return None
     b = believed[-1]
+    document = b.event.model_dump(mode="json", exclude_none=True)
     return EventItem(
-        event_id=str(b.event.event_id),
+        event_id=document["event_id"],
         type=b.event.type,
-        occurred_at=b.event.model_dump(mode="json")["occurred_at"],
-        event=b.event.model_dump(mode="json", exclude_none=True),
+        occurred_at=document["occurred_at"],
+        event=document,
         **_provenance([b]),
     )
 

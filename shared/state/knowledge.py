@@ -33,15 +33,15 @@ class Believed:
     report_ids: tuple[str, ...] = ()
     #: Where the event comes in folding order: when it happened, was recorded, its id.
     order: tuple[datetime, datetime, str] = field(init=False, repr=False, compare=False)
+    #: The event's id and the ids of the reports that changed it.
+    event_ids: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         event = self.event
-        order = (event.occurrence.earliest, event.recorded_at or datetime.min, str(event.event_id))
+        event_id = str(event.event_id)
+        order = (event.occurrence.earliest, event.recorded_at or datetime.min, event_id)
         object.__setattr__(self, "order", order)
-
-    @property
-    def event_ids(self) -> tuple[str, ...]:
-        return (str(self.event.event_id), *self.report_ids)
+        object.__setattr__(self, "event_ids", (event_id, *self.report_ids))
 
 
 def merge_patch(target: Any, patch: Any) -> Any:

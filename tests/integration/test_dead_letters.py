@@ -63,15 +63,27 @@ def settings(infra: Any) -> ProjectorSettings:
 @pytest.fixture
 def fold_fails_for_round_boom(monkeypatch: pytest.MonkeyPatch) -> Callable[[], None]:
     """Make the projection of round ``boom`` raise; call the result to fix it."""
-    original = items.item_history
+    originals = items.history_and_state, items.advance
 
-    def item_history(key: Any, evts: Any) -> Any:
+    def refuse(key: Any) -> None:
         if key.kind == "round" and key.key == "boom":
             raise RuntimeError("the fold cannot cope with round boom")
-        return original(key, evts)
 
-    monkeypatch.setattr(items, "item_history", item_history)
-    return lambda: monkeypatch.setattr(items, "item_history", original)
+    def history_and_state(key: Any, evts: Any) -> Any:
+        refuse(key)
+        return originals[0](key, evts)
+
+    def advance(key: Any, *args: Any) -> Any:
+        refuse(key)
+        return originals[1](key, *args)
+
+    def restore() -> None:
+        monkeypatch.setattr(items, "history_and_state", originals[0])
+        monkeypatch.setattr(items, "advance", originals[1])
+
+    monkeypatch.setattr(items, "history_and_state", history_and_state)
+    monkeypatch.setattr(items, "advance", advance)
+    return restore
 
 
 @asynccontextmanager

@@ -10,13 +10,15 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bench.generate import talks_history
 from services.api.queries import talks_state
 from services.api.timeparams import Bitemporal
 from services.common.database import create_engine
+from services.projector import projection as projection_module
 from services.projector.projection import LogRecord, Projection
 from services.projector.schema import events, item_versions, talks
 from shared.events import EVENT_ADAPTER, parse_recorded, stamp, to_json
-from shared.state import fold
+from shared.state import fold, histories
 
 pytestmark = pytest.mark.integration
 
@@ -157,3 +159,61 @@ async def test_read_models_equal_the_pure_fold(engine, projection, talks_id) -> 
             when = Bitemporal(as_of=as_of, known_at=known_at)
             served = await talks_state(engine, talks_id, when, window_days=30)
             assert served == fold(talks_id, decoded, as_of=as_of, known_at=known_at)
+
+
+async def fail(*args: object) -> None:
+    raise ConnectionResetError("the database went away")
+
+
+async def stored_versions(engine: AsyncEngine, talks_id: str) -> set[tuple]:
+    columns = [
+        item_versions.c.kind,
+        item_versions.c.item_key,
+        item_versions.c.known_from,
+        item_versions.c.known_to,
+        item_versions.c.valid_from,
+        item_versions.c.valid_to,
+        item_versions.c.doc,
+    ]
+    async with engine.connect() as conn:
+        rows = await conn.execute(sa.select(*columns).where(item_versions.c.talks_id == talks_id))
+        return {tuple(row) for row in rows}
+
+
+def recomputed_versions(history: list) -> set[tuple]:
+    return {
+        (
+            *(key.kind, key.key, v.known_from, v.known_to, v.valid_from, v.valid_to),
+            v.value.model_dump_json(),
+        )
+        for key, versions in histories(history).items()
+        for v in versions
+    }
+
+
+async def test_histories_advanced_batch_by_batch_equal_the_recomputed_ones(
+    engine, projection, talks_id, monkeypatch
+) -> None:
+    """The live feed's path: most items are advanced from what the projection remembers.
+    A second projector writing in between, a rolled-back batch and the reports in the history
+    (corrections, retractions, late reports) make it recompute; the result is the same."""
+    history = talks_history(talks_id, 400, seed=uuid.uuid4().int)  # event ids never seen
+    values = [to_json(e) for e in history]
+    other = Projection(engine, projection._group, "topic")  # another cache, same group
+    offset = 0
+    for size in [1, 7, 30, 2, 50, 13, 90, 5, 60, 40, 3, 99]:
+        batch = [LogRecord(0, offset + i, v) for i, v in enumerate(values[offset : offset + size])]
+        if size == 13:  # the other projector applies this one: the first one's cache is stale
+            await other.apply(batch)
+        elif size == 5:  # fails after the items are written, is rolled back, then applied
+            with monkeypatch.context() as patched:
+                patched.setattr(projection_module, "count_talks", fail)
+                with pytest.raises(ConnectionResetError):
+                    await projection.apply(batch)
+            await projection.apply(batch)
+        else:
+            await projection.apply(batch)
+        offset += size
+    assert offset == len(values)
+    assert projection.items.advanced >= 10  # most items here are strikes: new each time
+    assert await stored_versions(engine, talks_id) == recomputed_versions(history)
