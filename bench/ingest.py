@@ -117,9 +117,11 @@ async def batch_ingest(
         f"## Batch ingest: {n:,} events per run, {reps} runs",
         "",
         f"`POST /v1/events:batch`, {BATCH:,} events per batch, {BATCH_CLIENTS} batches in flight,",
-        "against the ingest process; the reference is an aiokafka producer in the benchmark's",
-        "process sending the same events, serialized beforehand, to the same broker with the",
-        f"same settings (acks=all, idempotent, linger_ms={s.producer_linger_ms},",
+        "against the ingest as `python -m services.ingest` runs it by default",
+        f"({_workers(s.workers)}, `PARLEY_INGEST_WORKERS`); the reference is an aiokafka",
+        "producer in the benchmark's process sending the same events, serialized beforehand,",
+        f"to the same broker with the same settings (acks=all, idempotent, "
+        f"linger_ms={s.producer_linger_ms},",
         f"max_batch_size={s.producer_max_batch_size:,}, "
         f"compression={s.producer_compression or 'none'}).",
         "",
@@ -136,6 +138,10 @@ async def batch_ingest(
         "",
     ]
     return "\n".join(lines), parley
+
+
+def _workers(count: int) -> str:
+    return "one worker process" if count == 1 else f"{count} worker processes"
 
 
 def _runs(values: Sequence[float]) -> str:
@@ -234,7 +240,8 @@ async def profiled(ctx: Context, topic: str) -> str:
     out = ctx.log_dir / f"ingest-{ctx.tag}.pyisession"
     out.parent.mkdir(parents=True, exist_ok=True)
     command = ["-m", "pyinstrument", "-r", "pyisession", "-o", str(out), "-m", "services.ingest"]
-    ingest = ctx.service("ingest", topic, command)
+    # one worker, in the profiled process itself: the per-event cost of the work
+    ingest = ctx.service("ingest", topic, command, extra_env={"PARLEY_INGEST_WORKERS": "1"})
     await ingest.start()
     n = ctx.sizes.batch_events
     events = histories(f"bench-iprof-{ctx.tag}", 10, n // 10, seed=99)

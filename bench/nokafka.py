@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import itertools
 
-import uvicorn
+from fastapi import FastAPI
 
 from services.common.logs import configure_logging
 from services.ingest.app import create_app
 from services.ingest.publisher import Receipt
+from services.ingest.serve import serve
 from services.ingest.settings import IngestSettings, get_settings
 
 
@@ -34,12 +35,13 @@ class InstantPublisher:
         return None
 
 
-if __name__ == "__main__":
+def app() -> FastAPI:
+    """The application of one worker: the ingest's, with the :class:`InstantPublisher`."""
     settings = get_settings()
     configure_logging(settings.log_level)
-    uvicorn.run(
-        create_app(settings, publisher_factory=InstantPublisher),
-        host=settings.http_host,
-        port=settings.http_port,
-        log_config=None,
-    )
+    return create_app(settings, publisher_factory=InstantPublisher)
+
+
+if __name__ == "__main__":
+    # as many workers as the ingest, served the same way
+    serve("bench.nokafka:app", get_settings())

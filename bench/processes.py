@@ -25,8 +25,9 @@ def free_port() -> int:
 
 
 class PeakMemory:
-    """Samples the resident set size of every registered process every 100 ms, in a thread,
-    and keeps the peak per service name."""
+    """Samples the resident set size of every registered process and of each of its children
+    (a service's worker processes) every 100 ms, in a thread, and keeps the peak of any one
+    process per service name."""
 
     def __init__(self, interval_s: float = 0.1) -> None:
         self.peaks: dict[str, int] = {}
@@ -46,7 +47,8 @@ class PeakMemory:
                 watched = list(self._watched.items())
             for pid, (name, process) in watched:
                 try:
-                    rss = process.memory_info().rss
+                    family = [process, *process.children(recursive=True)]
+                    rss = max(_rss(member) for member in family)
                 except psutil.Error:
                     with self._lock:
                         self._watched.pop(pid, None)
@@ -56,6 +58,14 @@ class PeakMemory:
     def close(self) -> None:
         self._stop.set()
         self._thread.join()
+
+
+def _rss(process: psutil.Process) -> int:
+    """Its resident set size; 0 for a child that has just exited."""
+    try:
+        return int(process.memory_info().rss)
+    except psutil.Error:
+        return 0
 
 
 class Service:

@@ -11,11 +11,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable, Sequence
 
 from fastapi import APIRouter, FastAPI, Response
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger(__name__)
@@ -48,9 +56,20 @@ def metrics_router(before_scrape: Sequence[Refresh] = ()) -> APIRouter:
                 await asyncio.wait_for(refresh(), REFRESH_TIMEOUT_S)
             except Exception as exc:  # a stale gauge beats no metrics at all
                 log.warning("could not refresh a metric before the scrape: %r", exc)
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        return Response(exposition(), media_type=CONTENT_TYPE_LATEST)
 
     return router
+
+
+def exposition() -> bytes:
+    """The metrics in the text format: this process's, or, when the service runs several
+    worker processes (``PROMETHEUS_MULTIPROC_DIR`` set, as the ingest's ``__main__`` does),
+    every worker's added up."""
+    if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        return generate_latest()
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    return generate_latest(registry)
 
 
 class MeasureRequests:

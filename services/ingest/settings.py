@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from typing import Literal
 
@@ -30,6 +31,21 @@ class IngestSettings(BaseServiceSettings, KafkaSettings, DatabaseSettings, AuthS
     producer_max_batch_size: int = Field(default=256 * 1024, ge=1024, le=8 * 1024 * 1024)
     #: ``gzip``, ``snappy``, ``lz4``, ``zstd`` or unset (none).
     producer_compression: Literal["gzip", "snappy", "lz4", "zstd"] | None = None
+    #: Worker processes serving the port, each with its own producer and database pool
+    #: (docs/operations.md, "Scaling"). Unset: one per CPU this process may run on, at most
+    #: :data:`MAX_DEFAULT_WORKERS`. Where an orchestrator scales by replicas, set 1.
+    ingest_workers: int | None = Field(default=None, ge=1, le=32)
+
+    @property
+    def workers(self) -> int:
+        """How many worker processes to run."""
+        if self.ingest_workers is not None:
+            return self.ingest_workers
+        return max(1, min(len(os.sched_getaffinity(0)), MAX_DEFAULT_WORKERS))
+
+
+#: A bound on the default worker count: each worker holds a database pool and ~150 MB.
+MAX_DEFAULT_WORKERS = 4
 
 
 @lru_cache

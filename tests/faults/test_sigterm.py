@@ -51,6 +51,7 @@ pytestmark = [pytest.mark.faults, pytest.mark.timeout(600)]
 
 EVENTS = 2_000
 CLIENTS = 8
+INGEST_WORKERS = 2
 REFUSED, DROPPED = "refused", "dropped"  # no connection; a connection closed without answer
 #: Exit codes of a process that shut down by itself: uvicorn re-raises the SIGTERM it caught
 #: once its graceful shutdown is complete, so the process ends "killed by SIGTERM" then.
@@ -198,7 +199,9 @@ async def test_sigterm_to_the_ingest_under_load_answers_in_flight_and_loses_noth
     env = environment(settings)
     engine = create_engine(settings.database_url)
     projector = await start("projector", env)
-    ingest = await start("ingest", env)
+    # two worker processes: the supervisor passes the SIGTERM on, and each drains
+    ingest_env = {**env, "PARLEY_INGEST_WORKERS": str(INGEST_WORKERS)}
+    ingest = await start("ingest", ingest_env)
     services = [projector, ingest]
     try:
         events = generate(EVENTS, f"sigterm-{uuid.uuid4().hex[:8]}")
@@ -212,10 +215,12 @@ async def test_sigterm_to_the_ingest_under_load_answers_in_flight_and_loses_noth
         signalled = time.monotonic()
         code, took = await terminate(ingest)
         assert code in GRACEFUL and took < 35, (code, took, ingest.tail())
-        assert "Application shutdown complete." in ingest.tail(5), ingest.tail()
-        assert not log_problems(ingest), ingest.tail()
         handled_by_the_old_ingest = ingest.log_path.read_text(errors="replace")
-        ingest = await start("ingest", env, port=ingest.port)
+        shut_down = handled_by_the_old_ingest.count("Application shutdown complete.")
+        assert shut_down == INGEST_WORKERS, ingest.tail()  # every worker, after its drain
+        assert "Stopping parent process" in ingest.tail(3), ingest.tail()
+        assert not log_problems(ingest), ingest.tail()
+        ingest = await start("ingest", ingest_env, port=ingest.port)
         services.append(ingest)
         await asyncio.wait_for(load, 300)
 

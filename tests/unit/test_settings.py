@@ -1,3 +1,5 @@
+import os
+
 import pytest
 
 from services.api.settings import ApiSettings
@@ -21,3 +23,11 @@ def test_defaults_are_the_documented_ones() -> None:
     assert (IngestSettings().http_port, ApiSettings().http_port) == (8001, 8000)
     assert ProjectorSettings().topic == "parley.events"
     assert ProjectorSettings().topic_partitions == 6
+
+
+def test_the_ingest_runs_one_worker_per_cpu_at_most_four_unless_told(monkeypatch) -> None:
+    monkeypatch.delenv("PARLEY_INGEST_WORKERS", raising=False)
+    cpus = len(os.sched_getaffinity(0))
+    assert IngestSettings().workers == max(1, min(cpus, 4))
+    monkeypatch.setenv("PARLEY_INGEST_WORKERS", "3")
+    assert IngestSettings().workers == 3
