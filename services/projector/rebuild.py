@@ -128,6 +128,8 @@ class Rebuild:
             await lock.commit()  # the lock is the session's: no transaction stays open
             if not locked:
                 raise RebuildBusy("another rebuild is running against this database")
+            REBUILD_POSITION.clear()  # partitions of an earlier rebuild in this process
+            REBUILD_END_OFFSET.clear()
             try:
                 report = await self._run()
             except BaseException:
