@@ -37,6 +37,7 @@ from services.projector.schema import sort_fields
 from services.projector.tables import LIVE, Tables
 from shared.events import REPORT_TYPES, Event, parse_recorded, subject_of
 from shared.state import (
+    OWN_ITEM_KINDS,
     Item,
     ItemKey,
     ItemState,
@@ -204,7 +205,7 @@ class ItemWriter:
         candidates = {
             item: arriving[item]
             for item in touched
-            if item in arriving and item not in disorderly and item[1].kind != "event"
+            if item in arriving and item not in disorderly and item[1].kind not in OWN_ITEM_KINDS
         }
         ready = await self._still_current(conn, candidates)
         writes = _Writes()
@@ -214,7 +215,7 @@ class ItemWriter:
         await self._recompute(conn, rest, families, in_hand, writes)
         await self._write(conn, writes, rest)
         self.advanced += len(ready)
-        self.recomputed += sum(1 for _, key in rest if key.kind != "event")
+        self.recomputed += sum(1 for _, key in rest if key.kind not in OWN_ITEM_KINDS)
         return len(writes.rows) + len(writes.closes)
 
     async def _index(
@@ -238,12 +239,24 @@ class ItemWriter:
         if rows:
             stmt = insert(conn, item_events).on_conflict_do_nothing()
             await conn.execute(stmt, rows)
-        touched = await conn.execute(
-            sa.select(item_events.c.talks_id, item_events.c.kind, item_events.c.item_key).where(
-                one_of(conn, item_events.c.event_id, sorted(subjects))
+        # A new event no report is about touches just its own items; a family with reports
+        # may have been about other items before (an earlier belief), which the table knows.
+        touched: set[TalksItem] = set()
+        reported = []
+        for event in new_events:
+            subject = subject_of(event)
+            if event.type not in REPORT_TYPES and len(families.get(subject, ())) == 1:
+                touched.update((event.talks_id, key) for key in item_keys(event))
+            else:
+                reported.append(subject)
+        if reported:
+            found = await conn.execute(
+                sa.select(item_events.c.talks_id, item_events.c.kind, item_events.c.item_key).where(
+                    one_of(conn, item_events.c.event_id, sorted(set(reported)))
+                )
             )
-        )
-        return {(row.talks_id, ItemKey(row.kind, row.item_key)) for row in touched}
+            touched.update((t, ItemKey(kind, key)) for t, kind, key in found.all())
+        return touched
 
     @staticmethod
     def _arrivals(
@@ -340,9 +353,9 @@ class ItemWriter:
         if not items:
             return
         by_item: dict[TalksItem, set[UUID]] = defaultdict(set)
-        others = [(t, k.kind, k.key) for t, k in items if k.kind != "event"]
+        others = [(t, k.kind, k.key) for t, k in items if k.kind not in OWN_ITEM_KINDS]
         for talks_id, key in items:
-            if key.kind == "event":  # an event's own item has no other member
+            if key.kind in OWN_ITEM_KINDS:  # keyed by its one member's id
                 by_item[(talks_id, key)].add(UUID(key.key))
         if others:
             item_events = self.tables.item_events
@@ -371,7 +384,7 @@ class ItemWriter:
             )
             for v in history:
                 writes.add(item, v)
-            if item[1].kind == "event":
+            if item[1].kind in OWN_ITEM_KINDS:  # only a report changes it again
                 continue
             self.cache.put(item, Kept(state, {}))
 

@@ -12,7 +12,7 @@ from shared.state.history import (
     history_and_state,
     item_history,
 )
-from shared.state.items import ItemKey, item_key
+from shared.state.items import OWN_ITEM_KINDS, ItemKey, item_key
 from shared.state.knowledge import Believed, believed_events, merge_patch
 from shared.state.model import (
     AgreementState,
@@ -31,6 +31,7 @@ from shared.state.timeline import TimelineEntry, timeline
 
 __all__ = [
     "DEFAULT_WINDOW_DAYS",
+    "OWN_ITEM_KINDS",
     "AgreementState",
     "Believed",
     "CeasefireState",

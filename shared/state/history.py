@@ -13,6 +13,7 @@ with the number of its events, not with its square.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -77,14 +78,15 @@ def _splice(old: list[Segment], new_tail: list[Segment], since: datetime) -> lis
     return merged
 
 
-def _covers(segments: list[Segment], version: ItemVersion) -> bool:
-    """Does the timeline hold ``version.value`` over all of ``version``'s validity?"""
-    for s in segments:
-        if s.value != version.value or s.valid_from > version.valid_from:
-            continue
-        if s.valid_to is None or (version.valid_to is not None and s.valid_to >= version.valid_to):
-            return True
-    return False
+def _holds(segment: Segment, version: ItemVersion) -> bool:
+    """Does ``segment`` hold ``version.value`` over all of ``version``'s validity?"""
+    if segment.valid_from > version.valid_from or not (
+        segment.value is version.value or segment.value == version.value
+    ):
+        return False
+    return segment.valid_to is None or (
+        version.valid_to is not None and segment.valid_to >= version.valid_to
+    )
 
 
 def _uncovered(segment: Segment, kept: list[ItemVersion]) -> list[tuple[datetime, datetime | None]]:
@@ -152,13 +154,24 @@ def _revise(
     believed: tuple[Believed, ...],
     segments: list[Segment],
 ) -> Step:
-    """Close the open versions the new ``segments`` no longer hold; open versions for the rest."""
-    kept = [v for v in state.open if _covers(segments, v)]
-    closed = tuple(replace(v, known_to=known_from) for v in state.open if v not in kept)
+    """Close the open versions the new ``segments`` no longer hold; open versions for the rest.
+
+    Segments are disjoint and in time order, so only the segment where an open version starts
+    can hold it (found by bisection: a step costs O(n log n) in the item's versions)."""
+    starts = [s.valid_from for s in segments]
+    kept: list[ItemVersion] = []
+    inside: dict[int, list[ItemVersion]] = {}
+    for v in state.open:
+        i = bisect_right(starts, v.valid_from) - 1
+        if i >= 0 and _holds(segments[i], v):
+            kept.append(v)
+            inside.setdefault(i, []).append(v)
+    still = {id(v) for v in kept}
+    closed = tuple(replace(v, known_to=known_from) for v in state.open if id(v) not in still)
     opened = tuple(
         ItemVersion(known_from, None, start, end, s.value)
-        for s in segments
-        for start, end in _uncovered(s, kept)
+        for i, s in enumerate(segments)
+        for start, end in _uncovered(s, inside.get(i, []))
     )
     return Step(ItemState(known_from, believed, tuple(segments), (*kept, *opened)), closed, opened)
 

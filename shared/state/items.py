@@ -60,6 +60,11 @@ ROUND_EVENTS = (
 CEASEFIRE_EVENTS = (CeasefireAgreed, CeasefireViolationAlleged, CeasefireEnded)
 
 
+#: Kinds of item keyed by the id of the one event they are about: a strike, and every
+#: event's own item. No other event is ever about them (a correction keeps the event's id).
+OWN_ITEM_KINDS = frozenset({"strike", "event"})
+
+
 def item_key(event: Event) -> ItemKey:
     """The item a substantive event is about."""
     match event:
