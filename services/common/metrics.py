@@ -63,7 +63,7 @@ def metrics_router(before_scrape: Sequence[Refresh] = ()) -> APIRouter:
 
 def exposition() -> bytes:
     """The metrics in the text format: this process's, or, when the service runs several
-    worker processes (``PROMETHEUS_MULTIPROC_DIR`` set, as the ingest's ``__main__`` does),
+    worker processes (``PROMETHEUS_MULTIPROC_DIR`` set, as ``services.ingest.serve`` does),
     every worker's added up."""
     if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
         return generate_latest()

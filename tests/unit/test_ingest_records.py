@@ -8,8 +8,10 @@ import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from prometheus_client import CollectorRegistry, Histogram
 
 from bench.generate import talks_history
+from services.ingest.publisher import PRODUCE_SECONDS, observe_many
 from services.ingest.recording import _fingerprint, _recorded_json, _submitted_json, fingerprint
 from shared import cloudevents
 from shared.events import EVENT_ADAPTER, EVENT_TYPES, SUBMISSION, Event, stamp, to_json
@@ -118,3 +120,28 @@ def _headers_of(
         if tracestate is not None:
             attributes["tracestate"] = tracestate
     return [(name, value.encode()) for name, value in attributes.items()]
+
+
+@pytest.mark.parametrize("amount", [0.0004, 0.02, 0.02 + 1e-12, 12.0])
+def test_observing_a_batchs_wait_at_once_is_observing_it_for_each_event(amount: float) -> None:
+    registry = CollectorRegistry()
+    buckets = PRODUCE_SECONDS._upper_bounds[:-1]
+    each = Histogram("each_seconds", "", registry=registry, buckets=buckets)
+    at_once = Histogram("at_once_seconds", "", registry=registry, buckets=buckets)
+    for _ in range(7):
+        each.observe(amount)
+    observe_many(at_once, amount, 7)
+    observe_many(at_once, amount, 0)
+    expected, got = _samples(each), _samples(at_once)
+    assert [sample[:2] for sample in got] == [sample[:2] for sample in expected]
+    assert [sample[2] for sample in got] == pytest.approx([sample[2] for sample in expected])
+
+
+def _samples(histogram: Histogram) -> list[tuple[str, dict[str, str], float]]:
+    """Each sample by its suffix (``_bucket``, ``_count``, ``_sum``), not its creation time."""
+    [metric] = histogram.collect()
+    return [
+        (s.name.removeprefix(metric.name), s.labels, s.value)
+        for s in metric.samples
+        if not s.name.endswith("_created")
+    ]
