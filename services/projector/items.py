@@ -32,8 +32,8 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.projector.dialect import insert, next_ids, one_of, tuple_of
-from services.projector.schema import sort_fields
+from services.projector.dialect import copy_records, insert, next_ids, one_of, tuple_of
+from services.projector.schema import SORT_FIELDS, sort_fields
 from services.projector.tables import LIVE, Tables
 from shared.events import REPORT_TYPES, Event, parse_recorded, subject_of
 from shared.state import (
@@ -149,9 +149,13 @@ async def _families(
 
 
 def _row(talks_id: str, key: ItemKey, v: ItemVersion) -> dict[str, Any]:
-    doc = v.value.model_dump_json()
-    body = orjson.loads(doc)  # the same JSON, as a value: cheaper than a second dump
-    first, second = sort_fields(key.kind, body)
+    """A version as an ``item_versions`` row, without ``body`` (``doc`` as a value, see
+    :meth:`ItemWriter._write`)."""
+    first, second = SORT_FIELDS.get(key.kind, (None, None))
+    sorting: tuple[str | None, str | None] = (None, None)
+    if first is not None:  # the sort fields as the item's JSON has them
+        shown = v.value.model_dump(mode="json", include={f for f in (first, second) if f})
+        sorting = sort_fields(key.kind, shown)
     return {
         "talks_id": talks_id,
         "kind": key.kind,
@@ -161,11 +165,37 @@ def _row(talks_id: str, key: ItemKey, v: ItemVersion) -> dict[str, Any]:
         "valid_from": v.valid_from,
         "valid_to": v.valid_to,
         "tags": tags_of(v.value),
-        "body": body,
-        "doc": doc,
-        "sort_first": first,
-        "sort_second": second,
+        "doc": v.value.model_dump_json(),
+        "sort_first": sorting[0],
+        "sort_second": sorting[1],
     }
+
+
+#: The columns of ``item_versions`` a COPY fills after ``id``; the last five are JSON and text.
+_COPIED = [
+    "talks_id",
+    "kind",
+    "item_key",
+    "known_from",
+    "known_to",
+    "valid_from",
+    "valid_to",
+    "tags",
+    "body",
+    "doc",
+    "sort_first",
+    "sort_second",
+]
+
+
+def _copied(row_id: int, row: dict[str, Any]) -> tuple[Any, ...]:
+    tags = orjson.dumps(row["tags"]).decode()
+    doc = row["doc"]
+    return (row_id, *(row[c] for c in _COPIED[:-5]), tags, doc, doc, *_sorting(row))
+
+
+def _sorting(row: dict[str, Any]) -> tuple[Any, Any]:
+    return row["sort_first"], row["sort_second"]
 
 
 @dataclass
@@ -412,12 +442,13 @@ class ItemWriter:
             return
         ids = await next_ids(conn, LIVE.item_versions.name, len(writes.rows))
         if ids is None:  # SQLite numbers the rows
+            for row in writes.rows:
+                row["body"] = orjson.loads(row["doc"])
             stmt = sa.insert(versions).returning(versions.c.id, sort_by_parameter_order=True)
             ids = list((await conn.execute(stmt, writes.rows)).scalars())
-        else:  # no RETURNING: one prepared statement for every row
-            for row, row_id in zip(writes.rows, ids, strict=True):
-                row["id"] = row_id
-            await conn.execute(sa.insert(versions), writes.rows)
+        else:  # COPY, with the JSON as text: body is the served document
+            records = [_copied(row_id, row) for row, row_id in zip(writes.rows, ids, strict=True)]
+            await copy_records(conn, versions.name, ["id", *_COPIED], records)
         for (item, valid_from), row_id in zip(writes.owners, ids, strict=True):
             kept = self.cache.get(item) if valid_from is not None else None
             if kept is not None and valid_from is not None:

@@ -15,6 +15,8 @@ from services.api.queries import talks_state
 from services.api.timeparams import Bitemporal
 from services.common.database import create_engine
 from services.projector import projection as projection_module
+from services.projector.dialect import copy_records
+from services.projector.poison import is_poison
 from services.projector.projection import LogRecord, Projection
 from services.projector.schema import events, item_versions, talks
 from shared.events import EVENT_ADAPTER, parse_recorded, stamp, to_json
@@ -217,3 +219,26 @@ async def test_histories_advanced_batch_by_batch_equal_the_recomputed_ones(
     assert offset == len(values)
     assert projection.items.advanced >= 10  # most items here are strikes: new each time
     assert await stored_versions(engine, talks_id) == recomputed_versions(history)
+
+
+async def test_a_value_copy_cannot_store_is_the_records_fault(infra) -> None:
+    """Versions go in with COPY on PostgreSQL; its errors are classified as a statement's:
+    a value the database cannot store (SQLSTATE class 22) is poison, a constraint is not."""
+    engine = create_engine(infra.database_url)
+    row = [9_000_000_000_000 + uuid.uuid4().int % 10**9, "t", "round", "r"]
+    row += [T0, None, T0, None, "[]", "{}", "{}", None, None]
+    columns = ["id", "talks_id", "kind", "item_key", "known_from", "known_to", "valid_from"]
+    columns += ["valid_to", "tags", "body", "doc", "sort_first", "sort_second"]
+    try:
+        async with engine.connect() as conn:
+            too_long = [(*row[:1], "x" * 65, *row[2:])]  # talks_id is varchar(64)
+            with pytest.raises(sa.exc.DataError) as data_error:
+                await copy_records(conn, "item_versions", columns, too_long)
+            assert is_poison(data_error.value)
+            await conn.rollback()
+            without_key = [(*row[:3], None, *row[4:])]  # item_key is NOT NULL
+            with pytest.raises(sa.exc.IntegrityError) as integrity_error:
+                await copy_records(conn, "item_versions", columns, without_key)
+            assert not is_poison(integrity_error.value)
+    finally:
+        await engine.dispose()
