@@ -5,18 +5,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.projector.dialect import insert, least_greatest
+from services.projector.dialect import copy_records, insert, least_greatest, one_of
 from services.projector.tables import Tables
 from services.projector.triage import Apply
-from shared.events import REPORT_TYPES, Event, subject_of
+from shared.events import REPORT_TYPES, Event, subject_of, to_json
 
 
 async def archive(conn: AsyncConnection, steps: Sequence[Apply], tables: Tables) -> list[Event]:
     """Insert into the archive; return the events that were not there yet, in log order."""
     if not steps:
         return []
+    copying = conn.dialect.name != "sqlite"  # COPY takes the JSON as text
     rows = []
     for step in steps:
         record, event = step.record, step.event
@@ -32,14 +34,32 @@ async def archive(conn: AsyncConnection, steps: Sequence[Apply], tables: Tables)
                 "recorded_at": event.recorded_at,
                 "partition": record.partition,
                 "offset": record.offset,
-                "payload": event.model_dump(mode="json", exclude_none=True),
+                "payload": to_json(event).decode()
+                if copying
+                else event.model_dump(mode="json", exclude_none=True),
                 "target_event_id": None if event.type not in REPORT_TYPES else subject_of(event),
             }
         )
     events = tables.events
-    stmt = insert(conn, events).on_conflict_do_nothing(index_elements=["event_id"])
-    result = await conn.execute(stmt.returning(events.c.event_id), rows)
-    inserted = set(result.scalars())
+    if not copying:
+        stmt = insert(conn, events).on_conflict_do_nothing(index_elements=["event_id"])
+        result = await conn.execute(stmt.returning(events.c.event_id), rows)
+        inserted = set(result.scalars())
+        return [step.event for step in steps if step.event.event_id in inserted]
+    # PostgreSQL: COPY the events not archived yet. The positions of their partition are
+    # locked, so no other projector adds them meanwhile; if one did (the same event id on
+    # another partition), COPY fails, the batch is retried and finds it archived.
+    ids = [row["event_id"] for row in rows]
+    found = await conn.execute(
+        sa.select(events.c.event_id).where(one_of(conn, events.c.event_id, ids))
+    )
+    archived = set(found.scalars())
+    new = [row for row in rows if row["event_id"] not in archived]
+    if new:
+        columns = list(new[0])
+        records = [tuple(r[c] for c in columns) for r in new]
+        await copy_records(conn, events.name, columns, records)
+    inserted = {row["event_id"] for row in new}
     return [step.event for step in steps if step.event.event_id in inserted]
 
 

@@ -255,34 +255,44 @@ class ItemWriter:
         families: Mapping[UUID, list[Event]],
     ) -> set[TalksItem]:
         """Record which items the new events' families are about; return every touched item."""
-        subjects = {subject_of(e) for e in new_events}
         item_events = self.tables.item_events
+        # A new event no report is about touches just its own items, and no row names it yet;
+        # a family with reports may have been about other items before (an earlier belief),
+        # which the table knows.
+        alone = {
+            e.event_id
+            for e in new_events
+            if e.type not in REPORT_TYPES and len(families.get(subject_of(e), ())) == 1
+        }
+        subjects = {subject_of(e) for e in new_events}
+        fresh: list[dict[str, Any]] = []
         rows: list[dict[str, Any]] = []
         for subject, family in families.items():
             if subject not in subjects:
                 continue
             talks_id = next((e.talks_id for e in family if e.event_id == subject), None)
-            rows += [
+            (fresh if subject in alone else rows).extend(
                 {"talks_id": talks_id, "kind": k.kind, "item_key": k.key, "event_id": subject}
                 for k in family_keys(subject, family)  # empty until the reported event arrives
-            ]
+            )
+        if conn.dialect.name == "sqlite":
+            rows, fresh = rows + fresh, []
+        if fresh:
+            columns = ["talks_id", "kind", "item_key", "event_id"]
+            records = [tuple(r[c] for c in columns) for r in fresh]
+            await copy_records(conn, item_events.name, columns, records)
         if rows:
             stmt = insert(conn, item_events).on_conflict_do_nothing()
             await conn.execute(stmt, rows)
-        # A new event no report is about touches just its own items; a family with reports
-        # may have been about other items before (an earlier belief), which the table knows.
         touched: set[TalksItem] = set()
-        reported = []
         for event in new_events:
-            subject = subject_of(event)
-            if event.type not in REPORT_TYPES and len(families.get(subject, ())) == 1:
+            if event.event_id in alone:
                 touched.update((event.talks_id, key) for key in item_keys(event))
-            else:
-                reported.append(subject)
+        reported = sorted(subjects - alone)
         if reported:
             found = await conn.execute(
                 sa.select(item_events.c.talks_id, item_events.c.kind, item_events.c.item_key).where(
-                    one_of(conn, item_events.c.event_id, sorted(set(reported)))
+                    one_of(conn, item_events.c.event_id, reported)
                 )
             )
             touched.update((t, ItemKey(kind, key)) for t, kind, key in found.all())
