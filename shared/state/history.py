@@ -142,6 +142,17 @@ def advance(
     mine = [Believed(e) for e in arriving if key in item_keys(e)]
     if not mine:
         return Step(replace(state, known=known_from))
+    if len(mine) == 1 and not state.believed:  # a new item: what the general case gives
+        value = fold_item(key.kind, mine)
+        if value is None:
+            return Step(ItemState(known_from, (mine[0],)))
+        start = mine[0].event.occurrence.latest
+        version = ItemVersion(known_from, None, start, None, value)
+        return Step(
+            ItemState(known_from, (mine[0],), (Segment(start, None, value),), (version,)),
+            (),
+            (version,),
+        )
     believed = (*state.believed, *mine)
     since = min(b.event.occurrence.latest for b in mine)
     segments = _splice(list(state.segments), timeline(key.kind, believed, since), since)
