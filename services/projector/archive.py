@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
@@ -57,7 +58,7 @@ async def archive(conn: AsyncConnection, steps: Sequence[Apply], tables: Tables)
     new = [row for row in rows if row["event_id"] not in archived]
     if new:
         columns = list(new[0])
-        records = [tuple(r[c] for c in columns) for r in new]
+        records = list(map(itemgetter(*columns), new))
         await copy_records(conn, events.name, columns, records)
     inserted = {row["event_id"] for row in new}
     return [step.event for step in steps if step.event.event_id in inserted]

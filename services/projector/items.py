@@ -25,6 +25,7 @@ from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 from uuid import UUID
 
@@ -188,14 +189,13 @@ _COPIED = [
 ]
 
 
+_LEADING = itemgetter(*_COPIED[:-5])
+
+
 def _copied(row_id: int, row: dict[str, Any]) -> tuple[Any, ...]:
     tags = orjson.dumps(row["tags"]).decode()
     doc = row["doc"]
-    return (row_id, *(row[c] for c in _COPIED[:-5]), tags, doc, doc, *_sorting(row))
-
-
-def _sorting(row: dict[str, Any]) -> tuple[Any, Any]:
-    return row["sort_first"], row["sort_second"]
+    return (row_id, *_LEADING(row), tags, doc, doc, row["sort_first"], row["sort_second"])
 
 
 @dataclass
@@ -279,7 +279,7 @@ class ItemWriter:
             rows, fresh = rows + fresh, []
         if fresh:
             columns = ["talks_id", "kind", "item_key", "event_id"]
-            records = [tuple(r[c] for c in columns) for r in fresh]
+            records = list(map(itemgetter(*columns), fresh))
             await copy_records(conn, item_events.name, columns, records)
         if rows:
             stmt = insert(conn, item_events).on_conflict_do_nothing()

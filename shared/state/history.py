@@ -227,6 +227,8 @@ def family_keys(subject: object, family: Sequence[Event]) -> set[ItemKey]:
     original = next((e for e in family if e.event_id == subject), None)
     if original is None:
         return set()  # reports about an event not recorded (yet)
+    if len(family) == 1:  # no report about it: only ever what it says
+        return set(item_keys(original))
     keys: set[ItemKey] = set()
     for version in every_belief(family):  # a version later retracted was still believed once
         keys.update(item_keys(version))
