@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import sys
 from typing import Any, TextIO
 
@@ -58,7 +59,11 @@ def add_projections_command(commands: Any) -> None:
 
 
 def run_projections(args: argparse.Namespace) -> int:
-    """Run ``parley projections rebuild``; return the exit code."""
+    """Run ``parley projections rebuild``; return the exit code.
+
+    SIGTERM (a supervisor, a Kubernetes Job) stops it as Ctrl-C does: the transaction that
+    would switch the tables is rolled back and the live tables stay as they were."""
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         return asyncio.run(
             rebuild_projections(
