@@ -16,9 +16,9 @@ from datetime import UTC, datetime, timedelta
 
 from bench.generate import SPAN_DAYS, START, talks_history
 from bench.loader import talks_ids
+from services.api.engine import create_state_engine
 from services.api.queries import talks_state_json
 from services.api.timeparams import Bitemporal
-from services.common.database import create_engine
 from shared.state import fold
 
 
@@ -46,7 +46,7 @@ async def measure(
 ) -> list[Timing]:
     rnd = random.Random(7)
     talks = talks_ids(talks_count)
-    engine = create_engine(database_url, pool_size=2)
+    engine = create_state_engine(database_url, pool_size=2)
     now = datetime.now(UTC)
     cases = {
         "state, present": lambda: Bitemporal(now, now),

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.api.admin_routes import router as admin_router
 from services.api.contract_routes import router as contract_router
+from services.api.engine import create_state_engine
 from services.api.routes import router
 from services.api.settings import ApiSettings, get_settings
 from services.api.stream.hub import StreamHub
@@ -33,13 +34,15 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         engine = create_engine(settings.database_url)
+        state_engine = create_state_engine(settings.database_url)
         log = open_log(settings, "parley-api-stream")
         await log.start()
         try:
-            async with serving(app, settings, engine, log) as state:
+            async with serving(app, settings, engine, log, state_engine) as state:
                 yield state
         finally:
             await log.stop()
+            await state_engine.dispose()
             await engine.dispose()
 
     app = FastAPI(title="Parley API", version="0.1.0", lifespan=lifespan)
@@ -50,15 +53,28 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
 
 @asynccontextmanager
 async def serving(
-    app: FastAPI, settings: ApiSettings, engine: AsyncEngine, log: EventLog
+    app: FastAPI,
+    settings: ApiSettings,
+    engine: AsyncEngine,
+    log: EventLog,
+    state_engine: AsyncEngine | None = None,
 ) -> AsyncIterator[dict[str, Any]]:
-    """The API's lifespan state on ``engine`` and ``log``: the stream hub runs meanwhile."""
+    """The API's lifespan state on ``engine`` and ``log``: the stream hub runs meanwhile.
+
+    ``state_engine`` serves the state read (``services.api.engine``); ``engine`` by default.
+    """
     hub = StreamHub(log, settings.topic, settings.stream_queue_size)
     await hub.start()
     app.state.engine, app.state.hub, app.state.log = engine, hub, log
     try:
         keys = Keys(engine, settings.bootstrap_key)
-        yield {"settings": settings, "engine": engine, "hub": hub, "keys": keys}
+        yield {
+            "settings": settings,
+            "engine": engine,
+            "state_engine": state_engine or engine,
+            "hub": hub,
+            "keys": keys,
+        }
     finally:
         await hub.stop()
 

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from services.api.engine import read_retrying
 from services.api.responses import state_document
 from services.api.timeparams import Bitemporal
 from services.projector.schema import (
@@ -330,7 +331,8 @@ async def talks_state_json(
         "known_at": when.known_at,
         "window_start": when.as_of - timedelta(days=window_days),
     }
-    async with engine.connect() as conn:
+
+    async def read(conn: AsyncConnection) -> tuple[list[Sequence[Any]], int]:
         postgresql = conn.dialect.name == "postgresql"
         state, count = (
             (COVERING_STATE_QUERY, COVERING_EVENT_COUNT_QUERY)
@@ -339,11 +341,13 @@ async def talks_state_json(
         )
         rows = await _fetch(conn, state, params)
         if rows:
-            event_count = rows[0][-1]
-        else:
-            event_count = (await _fetch(conn, count, params))[0][0] or 0
-            if not event_count:
-                await require_talks(conn, talks_id)
+            return rows, rows[0][-1]
+        event_count = (await _fetch(conn, count, params))[0][0] or 0
+        if not event_count:
+            await require_talks(conn, talks_id)
+        return rows, event_count
+
+    rows, event_count = await read_retrying(engine, read)
     items = [row[:-1] for row in rows]
     return state_document(talks_id, when.as_of, when.known_at, window_days, items, event_count)
 

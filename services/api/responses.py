@@ -132,84 +132,69 @@ def state_document(
     ``sort_second``) give the order: a round's ``planned_start`` and ``opened_at``, a
     position's ``stance``, a strike's ``occurred_latest``, an agreement's ``reached_at``.
     ``tests/unit/test_state_document.py`` holds it to the fold, byte for byte.
+
+    The document (hundreds of KB) is joined once, from each item's JSON encoded on its own:
+    joining text and then encoding it copied every byte twice more, into fresh large blocks.
     """
-    rounds: list[tuple[Any, str]] = []
-    ceasefires: list[tuple[Any, str]] = []
-    strikes: list[tuple[Any, str]] = []
-    agreements: list[tuple[Any, str]] = []
-    positions: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
+    rounds: list[tuple[Any, bytes]] = []
+    ceasefires: list[tuple[Any, bytes]] = []
+    strikes: list[tuple[Any, bytes]] = []
+    agreements: list[tuple[Any, bytes]] = []
+    positions: dict[str, list[tuple[str, str, bytes]]] = defaultdict(list)
     for kind, key, doc, first, second in rows:
         if kind == "round":
-            rounds.append(((first is None, first or second or "", key), doc))
+            rounds.append(((first is None, first or second or "", key), doc.encode()))
         elif kind == "position":
             issue, party = key.split("/", 1)
-            positions[issue].append((party, first, doc))
+            positions[issue].append((party, first, doc.encode()))
         elif kind == "ceasefire":
-            ceasefires.append((key, doc))
+            ceasefires.append((key, doc.encode()))
         elif kind == "strike":
-            strikes.append(((datetime.fromisoformat(first), key), doc))
+            strikes.append(((datetime.fromisoformat(first), key), doc.encode()))
         elif kind == "agreement":
-            agreements.append(((first, key), doc))
+            agreements.append(((first, key), doc.encode()))
     if as_of is not None:
         window_start = as_of - timedelta(days=window_days)
         strikes = [s for s in strikes if s[0][0] > window_start]
     strikes.sort(key=itemgetter(0), reverse=True)
-    issues = []
-    for issue, group in positions.items():
+    out: list[bytes] = [
+        b'{"talks_id":%b,"as_of":%b,"known_at":%b,"rounds":['
+        % (orjson.dumps(talks_id), _time(as_of), _time(known_at))
+    ]
+    _join_sorted(out, rounds)
+    out.append(b'],"issues":[')
+    for i, issue in enumerate(sorted(positions, key=_ISSUE_ORDER.__getitem__)):
+        group = positions[issue]
         group.sort(key=itemgetter(0))
-        stated = [(p, s) for p, s, _ in group]
-        issues.append((issue, ",".join(d for _, _, d in group), stated))
-    return _envelope(
-        talks_id,
-        as_of,
-        known_at,
-        window_days,
-        {
-            "rounds": _sorted(rounds),
-            "ceasefires": _sorted(ceasefires),
-            "strikes": ",".join(d for _, d in strikes),
-            "agreements": _sorted(agreements),
-        },
-        len(strikes),
-        issues,
-        event_count,
+        gap_ = gap(cast(list[Position], [_Stated(p, s) for p, s, _ in group]))  # all gap() reads
+        out.append(b'%b{"issue":%b,"positions":[' % (b"," if i else b"", orjson.dumps(issue)))
+        _join(out, [d for _, _, d in group])
+        out.append(b'],"gap":%b}' % orjson.dumps(gap_.value))
+    out.append(b'],"ceasefires":[')
+    _join_sorted(out, ceasefires)
+    out.append(
+        b'],"recent_strikes":{"window_days":%d,"count":%d,"items":['
+        % (int(window_days), len(strikes))
     )
+    _join(out, [d for _, d in strikes])
+    out.append(b']},"agreements":[')
+    _join_sorted(out, agreements)
+    out.append(b'],"event_count":%d}' % int(event_count))
+    return b"".join(out)
 
 
-def _envelope(
-    talks_id: str,
-    as_of: datetime | None,
-    known_at: datetime | None,
-    window_days: int,
-    joined: dict[str, str],
-    strike_count: int,
-    issues: list[tuple[str, str, list[tuple[str, str]]]],
-    event_count: int,
-) -> bytes:
-    """TalksState's JSON around the joined item JSON; issues in the vocabulary's order."""
-    rendered = []
-    for issue, docs, stated in sorted(issues, key=lambda i: _ISSUE_ORDER[i[0]]):
-        gap_ = gap(cast(list[Position], [_Stated(p, s) for p, s in stated]))  # all gap() reads
-        rendered.append(f'{{"issue":{_str(issue)},"positions":[{docs}],"gap":{_str(gap_.value)}}}')
-    document = (
-        f'{{"talks_id":{_str(talks_id)},"as_of":{_time(as_of)},"known_at":{_time(known_at)},'
-        f'"rounds":[{joined["rounds"]}],"issues":[{",".join(rendered)}],'
-        f'"ceasefires":[{joined["ceasefires"]}],'
-        f'"recent_strikes":{{"window_days":{int(window_days)},"count":{int(strike_count)},'
-        f'"items":[{joined["strikes"]}]}},'
-        f'"agreements":[{joined["agreements"]}],"event_count":{int(event_count)}}}'
-    )
-    return document.encode()
+def _time(value: datetime | None) -> bytes:
+    return _TIME.dump_json(value)
 
 
-def _str(value: str) -> str:
-    return orjson.dumps(value).decode()
+def _join(out: list[bytes], docs: list[bytes]) -> None:
+    """Append ``docs`` to ``out`` with commas between them."""
+    for i, doc in enumerate(docs):
+        if i:
+            out.append(b",")
+        out.append(doc)
 
 
-def _time(value: datetime | None) -> str:
-    return _TIME.dump_json(value).decode()
-
-
-def _sorted(keyed: list[tuple[Any, str]]) -> str:
+def _join_sorted(out: list[bytes], keyed: list[tuple[Any, bytes]]) -> None:
     keyed.sort(key=itemgetter(0))
-    return ",".join(d for _, d in keyed)
+    _join(out, [d for _, d in keyed])

@@ -77,7 +77,7 @@ async def get_state(
     violations alleged, strikes in the `window_days` up to `as_of`, agreements. Every item
     carries the `event_ids` it derives from and its `corroboration` (distinct sources).
     """
-    body = await talks_state_json(request.state.engine, talks_id, t, window_days)
+    body = await talks_state_json(request.state.state_engine, talks_id, t, window_days)
     return Response(body, media_type="application/json")  # already TalksState's JSON
 
 

@@ -3,22 +3,24 @@ does, on PostgreSQL (items sorted and joined in SQL) and on SQLite (the portable
 
 The rows are those the projector writes (``shared.state.histories`` with ``tags_of``), put
 straight into the tables: the test PostgreSQL under a fresh talks id, a fresh SQLite file.
+The engine is the one the API reads the state with (no pre-ping, generic plans on PostgreSQL).
 """
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from bench.generate import START, talks_history
+from services.api.engine import create_state_engine, read_retrying
 from services.api.queries import TalksNotFound, talks_state
 from services.api.timeparams import Bitemporal
-from services.common.database import create_engine
 from services.projector.items import tags_of
 from services.projector.schema import item_versions, talks
 from shared.state import fold, histories
@@ -31,7 +33,7 @@ EVENTS = talks_history(TALKS, 600, 3)
 
 @pytest.fixture
 async def engine(store_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(store_url)
+    engine = create_state_engine(store_url)
     rows = [
         {
             "talks_id": TALKS,
@@ -83,3 +85,46 @@ async def test_unknown_talks_and_an_empty_state(engine: AsyncEngine) -> None:
     early = START - timedelta(days=30)
     served = await talks_state(engine, TALKS, Bitemporal(early, early), 30)
     assert served == fold(TALKS, EVENTS, as_of=early, known_at=early)
+
+
+async def _backend_pid(conn: AsyncConnection) -> int:
+    return int(await conn.scalar(sa.text("SELECT pg_backend_pid()")))
+
+
+async def test_a_connection_the_server_closed_is_replaced(engine: AsyncEngine) -> None:
+    """The API's engine has no pre-ping: a pooled connection whose backend was terminated
+    (a restart, an administrator) while idle is noticed and replaced at checkout."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no server")
+    async with engine.connect() as conn:
+        pid = await _backend_pid(conn)
+    admin = create_async_engine(engine.url)
+    async with admin.connect() as conn:
+        await conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    await admin.dispose()
+    await asyncio.sleep(0.1)  # the event loop sees the socket close
+    async with engine.connect() as conn:  # no retry here: the checkout alone
+        assert await _backend_pid(conn) != pid
+
+
+async def test_a_read_whose_connection_is_lost_runs_once_more(engine: AsyncEngine) -> None:
+    """A connection lost during a read's statement: the read runs again on a new one."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no server")
+    pids: list[int] = []
+
+    async def read(conn: AsyncConnection) -> int:
+        pids.append(await _backend_pid(conn))
+        if len(pids) == 1:
+            await conn.execute(sa.text("SELECT pg_terminate_backend(pg_backend_pid())"))
+        return pids[-1]
+
+    assert await read_retrying(engine, read) == pids[1] != pids[0]
+
+    async def failing(conn: AsyncConnection) -> None:
+        pids.append(await _backend_pid(conn))
+        await conn.execute(sa.text("SELECT 1/0"))
+
+    with pytest.raises(sa.exc.DBAPIError):  # an error on a live connection is not retried
+        await read_retrying(engine, failing)
+    assert len(pids) == 3
