@@ -14,6 +14,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import (
     InvalidProducerIdMapping,
     KafkaError,
+    MessageSizeTooLargeError,
     OutOfOrderSequenceNumber,
     UnknownProducerId,
 )
@@ -110,6 +111,11 @@ async def publish_all(
     return out
 
 
+#: The largest record the producer sends (aiokafka's ``max_request_size`` default, as the
+#: options below leave it); ``send`` refuses a larger one, and so does :meth:`publish_many`.
+MAX_RECORD_BYTES = 1024 * 1024
+
+
 def producer_options(settings: IngestSettings) -> dict[str, Any]:
     """The producer's settings: ``acks=all`` and idempotence always, batching from settings."""
     return {
@@ -203,50 +209,79 @@ class KafkaPublisher:
         ``produce_timeout_s`` in all); for each record, its receipt or why it has none.
 
         Each key's partition is chosen once per call, by the producer's own partitioner over
-        the same partitions, rather than hashed again for every record of that key."""
+        the same partitions. The records of a partition go, in order, into record batches of
+        the producer's own (``create_batch``, ``send_batch``: the same idempotent, ``acks=all``
+        path as ``send``, without its per-record cost, some 25 us of CPU); Kafka gives a
+        batch's records consecutive offsets from the batch's base offset."""
         producer = self._producer
         if producer is None:
             return [PublisherUnavailable("not connected to Kafka yet")] * len(records)
         topic = self._settings.topic
         started = time.perf_counter()
         out: list[Receipt | PublisherUnavailable | None] = [None] * len(records)
-        sent: list[tuple[int, asyncio.Future[Any]]] = []
+        #: each batch sent: its partition, the indexes of its records in order, its future
+        sent: list[tuple[int, list[int], asyncio.Future[Any]]] = []
         unsent: BaseException = TimeoutError()  # why a record never reached the producer
         try:
             async with asyncio.timeout(self._settings.produce_timeout_s):
                 partitions = sorted(await producer.partitions_for(topic))
-                placed: dict[str, int] = {}
-                for i, (key, value, headers) in enumerate(records):
-                    key_bytes = key.encode()
-                    partition = placed.get(key)
-                    if partition is None:
-                        partition = placed[key] = self._partitioner(
-                            key_bytes, partitions, partitions
-                        )
-                    try:
-                        future = await producer.send(
-                            topic, value=value, key=key_bytes, partition=partition, headers=headers
-                        )
-                    except KafkaError as exc:
-                        out[i] = self._failed(producer, exc)
-                    else:
-                        sent.append((i, future))
+                by_partition = self._placed(records, partitions)
+                for partition, indexes in by_partition.items():
+                    batch, members = producer.create_batch(), list[int]()
+                    for i in indexes:
+                        key, value, headers = records[i]
+                        if len(value) + len(key) > MAX_RECORD_BYTES:
+                            out[i] = self._failed(producer, MessageSizeTooLargeError())
+                            continue
+                        record = {"key": key.encode(), "value": value, "headers": headers}
+                        if batch.append(timestamp=None, **record) is None:  # full: send it
+                            if members:
+                                sent.append(await self._send(producer, batch, partition, members))
+                            batch, members = producer.create_batch(), []
+                            if batch.append(timestamp=None, **record) is None:  # never, alone
+                                out[i] = self._failed(producer, MessageSizeTooLargeError())
+                                continue
+                        members.append(i)
+                    if members:
+                        sent.append(await self._send(producer, batch, partition, members))
                 if sent:
-                    await asyncio.wait([future for _, future in sent])
+                    await asyncio.wait([future for *_, future in sent])
         except (KafkaError, TimeoutError) as exc:
             unsent = exc
         acknowledged = 0
-        for i, future in sent:
+        for partition, members, future in sent:
             if not future.done():
-                out[i] = self._failed(producer, TimeoutError())
+                failed = self._failed(producer, TimeoutError())
             elif future.cancelled() or future.exception() is not None:
-                out[i] = self._failed(producer, future.exception() or TimeoutError())
+                failed = self._failed(producer, future.exception() or TimeoutError())
             else:
-                metadata = future.result()
-                out[i] = Receipt(partition=metadata.partition, offset=metadata.offset)
-                acknowledged += 1
+                base = future.result().offset
+                for n, i in enumerate(members):
+                    out[i] = Receipt(partition=partition, offset=base + n)
+                acknowledged += len(members)
+                continue
+            for i in members:
+                out[i] = failed
         observe_many(PRODUCE_SECONDS, time.perf_counter() - started, acknowledged)
         return [self._failed(producer, unsent) if o is None else o for o in out]
+
+    def _placed(self, records: Sequence[Record], partitions: list[int]) -> dict[int, list[int]]:
+        """The indexes of ``records`` by partition, in order, each key placed once."""
+        placed: dict[str, int] = {}
+        by_partition: dict[int, list[int]] = {}
+        for i, (key, _, _) in enumerate(records):
+            partition = placed.get(key)
+            if partition is None:
+                partition = placed[key] = self._partitioner(key.encode(), partitions, partitions)
+            by_partition.setdefault(partition, []).append(i)
+        return by_partition
+
+    async def _send(
+        self, producer: AIOKafkaProducer, batch: Any, partition: int, members: list[int]
+    ) -> tuple[int, list[int], asyncio.Future[Any]]:
+        batch.close()  # nothing but these records: no send() may add to it
+        future = await producer.send_batch(batch, self._settings.topic, partition=partition)
+        return partition, members, future
 
     def _failed(self, producer: AIOKafkaProducer, exc: BaseException) -> PublisherUnavailable:
         if isinstance(exc, BROKEN_PRODUCER):

@@ -25,6 +25,9 @@ from services.common.logs import configure_logging
 from services.ingest.app import create_app
 from services.ingest.settings import IngestSettings, get_settings
 
+#: Seconds a worker may leave its supervisor's health ping unanswered before it is killed.
+WORKER_HEALTHCHECK_S = 30
+
 #: prometheus_client reads it when imported: it is set before any worker starts.
 METRICS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -69,6 +72,9 @@ def serve(factory: str, settings: IngestSettings) -> None:
             port=settings.http_port,
             log_config=None,
             timeout_graceful_shutdown=30,
+            # The supervisor kills a worker that leaves its health ping unanswered this long,
+            # starting up too: uvicorn's 5 s is about what a start takes on a busy 2-core machine.
+            timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
         )
     finally:
         if metrics is not None:

@@ -3,9 +3,11 @@ then one wait; each key on the partition the producer itself would have chosen."
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import pytest
+from aiokafka import AIOKafkaConsumer
 
 from services.ingest.publisher import KafkaPublisher, PublisherUnavailable, Receipt
 from services.ingest.settings import IngestSettings
@@ -35,6 +37,52 @@ async def test_a_batch_lands_in_order_on_each_keys_own_partition(infra) -> None:
         offsets = [a.offset for a in mine]
         assert offsets == sorted(offsets) and offsets[0] > own[key].offset
         assert len(set(offsets)) == len(offsets)
+
+
+@pytest.mark.parametrize("max_batch_size", [1024, 256 * 1024])
+async def test_each_receipt_names_the_record_the_log_holds_there(infra, max_batch_size) -> None:
+    """Receipts are counted from each record batch's base offset: read back at each receipt's
+    partition and offset, the log holds exactly that record (small batches: many per call)."""
+    topic = f"parley.events.it-{uuid.uuid4().hex[:8]}"
+    settings = IngestSettings(
+        kafka_bootstrap_servers=infra.kafka_bootstrap_servers,
+        topic=topic,
+        producer_max_batch_size=max_batch_size,
+    )
+    publisher = await started(settings)
+    records = [
+        (f"talks-{i % 7}", f"value {i} ".encode() * (1 + i % 9), [("n", str(i).encode())])
+        for i in range(500)
+    ]
+    try:
+        answers = await asyncio.gather(
+            publisher.publish_many(records[:250]), publisher.publish_many(records[250:])
+        )
+    finally:
+        await publisher.stop()
+    receipts = [a for answer in answers for a in answer]
+    assert all(isinstance(r, Receipt) for r in receipts)
+    assert len({(r.partition, r.offset) for r in receipts}) == len(records)
+    held = await _read_all(infra.kafka_bootstrap_servers, topic, len(records))
+    for (key, value, headers), receipt in zip(records, receipts, strict=True):
+        assert held[(receipt.partition, receipt.offset)] == (key.encode(), value, headers)
+
+
+async def _read_all(bootstrap: str, topic: str, count: int) -> dict:
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
+    )
+    await consumer.start()
+    held: dict = {}
+    try:
+        async with asyncio.timeout(30):
+            while len(held) < count:
+                for batch in (await consumer.getmany(timeout_ms=500)).values():
+                    for m in batch:
+                        held[(m.partition, m.offset)] = (m.key, m.value, list(m.headers))
+    finally:
+        await consumer.stop()
+    return held
 
 
 async def test_no_broker_means_every_record_is_unavailable() -> None:
