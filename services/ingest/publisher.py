@@ -64,6 +64,9 @@ class PublisherUnavailable(Exception):
 
 #: One record to append: its key, its value and its headers.
 Record: TypeAlias = tuple[str, bytes, list[tuple[str, bytes]]]
+#: Records handed to the producer: their partition, their indexes in order, and the future
+#: of the first one's metadata (the others follow it at consecutive offsets).
+Sent: TypeAlias = tuple[int, list[int], "asyncio.Future[Any]"]
 
 
 class EventPublisher(Protocol):
@@ -110,6 +113,11 @@ async def publish_all(
         out.append(answer)
     return out
 
+
+#: A partition's records of one call go in record batches of their own from this many; fewer
+#: (a single event, say) go through ``send`` into the batch that concurrent requests share,
+#: which a lone record's own batch would not wait for.
+OWN_BATCH_FROM = 16
 
 #: The largest record the producer sends (aiokafka's ``max_request_size`` default, as the
 #: options below leave it); ``send`` refuses a larger one, and so does :meth:`publish_many`.
@@ -211,39 +219,24 @@ class KafkaPublisher:
         Each key's partition is chosen once per call, by the producer's own partitioner over
         the same partitions. The records of a partition go, in order, into record batches of
         the producer's own (``create_batch``, ``send_batch``: the same idempotent, ``acks=all``
-        path as ``send``, without its per-record cost, some 25 us of CPU); Kafka gives a
-        batch's records consecutive offsets from the batch's base offset."""
+        path as ``send``, without its per-record cost); Kafka gives a batch's records
+        consecutive offsets from the batch's base offset. A partition with fewer than
+        :data:`OWN_BATCH_FROM` records of the call uses ``send``."""
         producer = self._producer
         if producer is None:
             return [PublisherUnavailable("not connected to Kafka yet")] * len(records)
         topic = self._settings.topic
         started = time.perf_counter()
         out: list[Receipt | PublisherUnavailable | None] = [None] * len(records)
-        #: each batch sent: its partition, the indexes of its records in order, its future
-        sent: list[tuple[int, list[int], asyncio.Future[Any]]] = []
+        sent: list[Sent] = []
         unsent: BaseException = TimeoutError()  # why a record never reached the producer
         try:
             async with asyncio.timeout(self._settings.produce_timeout_s):
                 partitions = sorted(await producer.partitions_for(topic))
                 by_partition = self._placed(records, partitions)
                 for partition, indexes in by_partition.items():
-                    batch, members = producer.create_batch(), list[int]()
-                    for i in indexes:
-                        key, value, headers = records[i]
-                        if len(value) + len(key) > MAX_RECORD_BYTES:
-                            out[i] = self._failed(producer, MessageSizeTooLargeError())
-                            continue
-                        record = {"key": key.encode(), "value": value, "headers": headers}
-                        if batch.append(timestamp=None, **record) is None:  # full: send it
-                            if members:
-                                sent.append(await self._send(producer, batch, partition, members))
-                            batch, members = producer.create_batch(), []
-                            if batch.append(timestamp=None, **record) is None:  # never, alone
-                                out[i] = self._failed(producer, MessageSizeTooLargeError())
-                                continue
-                        members.append(i)
-                    if members:
-                        sent.append(await self._send(producer, batch, partition, members))
+                    send = self._send_each if len(indexes) < OWN_BATCH_FROM else self._batched
+                    sent += await send(producer, records, partition, indexes, out)
                 if sent:
                     await asyncio.wait([future for *_, future in sent])
         except (KafkaError, TimeoutError) as exc:
@@ -276,9 +269,63 @@ class KafkaPublisher:
             by_partition.setdefault(partition, []).append(i)
         return by_partition
 
-    async def _send(
+    async def _send_each(
+        self,
+        producer: AIOKafkaProducer,
+        records: Sequence[Record],
+        partition: int,
+        indexes: list[int],
+        out: list[Receipt | PublisherUnavailable | None],
+    ) -> list[Sent]:
+        """Each record through ``send``, into the batch that concurrent requests share."""
+        sent = []
+        for i in indexes:
+            key, value, headers = records[i]
+            try:
+                future = await producer.send(
+                    self._settings.topic,
+                    value=value,
+                    key=key.encode(),
+                    partition=partition,
+                    headers=headers,
+                )
+            except KafkaError as exc:  # this record only (too large, say)
+                out[i] = self._failed(producer, exc)
+            else:
+                sent.append((partition, [i], future))
+        return sent
+
+    async def _batched(
+        self,
+        producer: AIOKafkaProducer,
+        records: Sequence[Record],
+        partition: int,
+        indexes: list[int],
+        out: list[Receipt | PublisherUnavailable | None],
+    ) -> list[Sent]:
+        """The records in record batches of their own, in order, each as full as
+        ``max_batch_size`` allows."""
+        sent = []
+        batch, members = producer.create_batch(), list[int]()
+        for i in indexes:
+            key, value, headers = records[i]
+            record = {"key": key.encode(), "value": value, "headers": headers}
+            if len(value) + len(key) > MAX_RECORD_BYTES:
+                out[i] = self._failed(producer, MessageSizeTooLargeError())
+                continue
+            if batch.append(timestamp=None, **record) is None:  # full: send it, start another
+                if members:
+                    sent.append(await self._send_batch(producer, batch, partition, members))
+                batch, members = producer.create_batch(), []
+                batch.append(timestamp=None, **record)  # the first record always fits
+            members.append(i)
+        if members:
+            sent.append(await self._send_batch(producer, batch, partition, members))
+        return sent
+
+    async def _send_batch(
         self, producer: AIOKafkaProducer, batch: Any, partition: int, members: list[int]
-    ) -> tuple[int, list[int], asyncio.Future[Any]]:
+    ) -> Sent:
         batch.close()  # nothing but these records: no send() may add to it
         future = await producer.send_batch(batch, self._settings.topic, partition=partition)
         return partition, members, future
