@@ -3,7 +3,8 @@
 Reports p50/p99 of the state query at the present, at random past dates, and at random
 (as_of, known_at) pairs, and of ``fold()`` over that talks' events in Python, all in one run.
 The state query is ``talks_state_json()``, what ``GET /v1/talks/{id}/state`` sends: the SQL
-and the assembled JSON body, without HTTP.
+and the assembled JSON body, without HTTP, on the engine the API reads the state with
+(``services.api.engine``: generic plans, no pre-ping).
 """
 
 from __future__ import annotations
