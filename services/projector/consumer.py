@@ -14,6 +14,7 @@ import logging
 from prometheus_client import Counter, Gauge
 
 from services.common.eventlog import Consumer, EventLog, open_log
+from services.projector.poison import decode_ahead
 from services.projector.projection import BatchResult, Projection
 from services.projector.records import LogRecord
 from services.projector.settings import ProjectorSettings
@@ -82,12 +83,23 @@ class ProjectorLoop:
             s.topic, s.consumer_group, self._projection.positions, s.max_batch
         )
         self.running = True
+
+        async def fetch() -> list[LogRecord]:
+            delivered = await consumer.fetch(s.poll_timeout_ms / 1000, s.max_batch)
+            records = [
+                LogRecord(d.partition, d.offset, d.value, d.headers, d.key) for d in delivered
+            ]
+            decode_ahead(records)
+            return records
+
+        # The next batch is fetched and decoded while the database works on this one. If the
+        # loop stops first, it is dropped: the positions stored with the read models decide
+        # where the next start reads from, not the consumer's.
+        ahead = asyncio.create_task(fetch())
         try:
             while not self._stopping.is_set():
-                delivered = await consumer.fetch(s.poll_timeout_ms / 1000, s.max_batch)
-                records = [
-                    LogRecord(d.partition, d.offset, d.value, d.headers, d.key) for d in delivered
-                ]
+                records = await ahead
+                ahead = asyncio.create_task(fetch())
                 if not records:
                     continue
                 result = await self._projection.apply(records)
@@ -97,4 +109,7 @@ class ProjectorLoop:
                 await consumer.commit(positions)
         finally:
             self.running = False
+            ahead.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await ahead
             await consumer.close()

@@ -13,7 +13,9 @@ Dead-lettering those would empty the log into the dead-letter queue during an ou
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -52,12 +54,23 @@ def decode(record: LogRecord) -> Event | DeadLetter:
 
     Raises :class:`UpcastError` for a version this build does not know: that is not poison.
     """
+    if record.decoded is not None:
+        return record.decoded  # type: ignore[return-value]
     try:
         return parse_recorded(upcast_value(record.value, version_of(record.headers)))
     except UpcastError:
         raise
     except Exception as exc:  # ValidationError, JSONDecodeError, UnicodeDecodeError, an upcaster
         return diagnose(record, exc)
+
+
+def decode_ahead(records: Sequence[LogRecord]) -> None:
+    """Decode ``records`` now and keep the results on them (the consumer loop does it while
+    the database works on the batch before). A version this build does not know is left
+    for :func:`decode` to raise when the record is applied."""
+    for record in records:
+        with contextlib.suppress(UpcastError):
+            record.remember(decode(record))
 
 
 def diagnose(record: LogRecord, exc: Exception) -> DeadLetter:

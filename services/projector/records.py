@@ -27,9 +27,14 @@ class LogRecord:
     headers: Headers = ()
     key: bytes | None = None
     _last: dict[str, bytes] = field(init=False, repr=False, compare=False)
+    #: What decoding the record gave, once it was decoded ahead (poison.decode_ahead).
+    decoded: object = field(init=False, default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_last", dict(self.headers))  # a later header wins
+
+    def remember(self, decoded: object) -> None:
+        object.__setattr__(self, "decoded", decoded)
 
     def header(self, name: str) -> str | None:
         """The last value of header ``name`` as text, or ``None`` when absent."""
