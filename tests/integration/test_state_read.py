@@ -87,15 +87,22 @@ async def test_unknown_talks_and_an_empty_state(engine: AsyncEngine) -> None:
     assert served == fold(TALKS, EVENTS, as_of=early, known_at=early)
 
 
+@pytest.fixture
+async def pg_engine(infra) -> AsyncIterator[AsyncEngine]:
+    """The state read's engine on PostgreSQL (a server whose backends can be terminated)."""
+    engine = create_state_engine(infra.database_url)
+    yield engine
+    await engine.dispose()
+
+
 async def _backend_pid(conn: AsyncConnection) -> int:
     return int(await conn.scalar(sa.text("SELECT pg_backend_pid()")))
 
 
-async def test_a_connection_the_server_closed_is_replaced(engine: AsyncEngine) -> None:
+async def test_a_connection_the_server_closed_is_replaced(pg_engine: AsyncEngine) -> None:
     """The API's engine has no pre-ping: a pooled connection whose backend was terminated
     (a restart, an administrator) while idle is noticed and replaced at checkout."""
-    if engine.dialect.name != "postgresql":
-        pytest.skip("SQLite has no server")
+    engine = pg_engine
     async with engine.connect() as conn:
         pid = await _backend_pid(conn)
     admin = create_async_engine(engine.url)
@@ -107,10 +114,9 @@ async def test_a_connection_the_server_closed_is_replaced(engine: AsyncEngine) -
         assert await _backend_pid(conn) != pid
 
 
-async def test_a_read_whose_connection_is_lost_runs_once_more(engine: AsyncEngine) -> None:
+async def test_a_read_whose_connection_is_lost_runs_once_more(pg_engine: AsyncEngine) -> None:
     """A connection lost during a read's statement: the read runs again on a new one."""
-    if engine.dialect.name != "postgresql":
-        pytest.skip("SQLite has no server")
+    engine = pg_engine
     pids: list[int] = []
 
     async def read(conn: AsyncConnection) -> int:
