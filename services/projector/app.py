@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.common.database import create_engine
 from services.common.eventlog import EventLog, open_log
 from services.common.health import health_router
+from services.common.heap import frozen_heap
 from services.common.metrics import instrument
 from services.projector.consumer import ProjectorLoop
 from services.projector.deadletters import DeadLetterBox
@@ -97,8 +98,9 @@ async def run(settings: ProjectorSettings) -> None:
         asyncio.get_running_loop().add_signal_handler(sig, stop.set)
 
     http = asyncio.create_task(server.serve(), name="health-http")
-    consuming = asyncio.create_task(consume_forever(settings, loop, log_), name="consumer")
-    await stop.wait()
+    with frozen_heap():
+        consuming = asyncio.create_task(consume_forever(settings, loop, log_), name="consumer")
+        await stop.wait()
     log.info("stopping: finishing the batch in hand")
     loop.stop()
     await finish(consuming)

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from shared.events import Event
 from shared.state.items import ItemKey, fold_item, item_key
-from shared.state.knowledge import Believed, believed_events
+from shared.state.knowledge import Believed, believed_events, id_text
 from shared.state.model import (
     AgreementState,
     CeasefireState,
@@ -35,7 +35,7 @@ DEFAULT_WINDOW_DAYS = 30
 
 def item_keys(event: Event) -> tuple[ItemKey, ItemKey]:
     """The item a substantive event is about, and the event's own item."""
-    return item_key(event), ItemKey("event", str(event.event_id))
+    return item_key(event), ItemKey("event", id_text(event.event_id))
 
 
 def known_by(events: Iterable[Event], known_at: datetime | None) -> list[Event]:

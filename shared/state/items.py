@@ -26,7 +26,7 @@ from shared.events import (
     RoundScheduled,
     StrikeReported,
 )
-from shared.state.knowledge import Believed
+from shared.state.knowledge import Believed, id_text
 from shared.state.model import (
     AgreementState,
     CeasefireState,
@@ -75,7 +75,7 @@ def item_key(event: Event) -> ItemKey:
         case _ if isinstance(event, CEASEFIRE_EVENTS):
             return ItemKey("ceasefire", event.data.ceasefire_id)
         case StrikeReported():
-            return ItemKey("strike", str(event.event_id))
+            return ItemKey("strike", id_text(event.event_id))
         case AgreementReached(data=d):
             return ItemKey("agreement", d.agreement_id)
     raise ValueError(f"{event.type} is not about an item of the talks")
@@ -101,7 +101,7 @@ def fold_round(believed: Sequence[Believed]) -> RoundState | None:
     delegations: dict[str, Delegation] = {}
     assessments: dict[str, RoundAssessment] = {}
     for b in believed:
-        event, eid = b.event, str(b.event.event_id)
+        event, eid = b.event, b.event_ids[0]
         d = event.data
         state["round_id"] = d.round_id
         match event:
@@ -214,7 +214,7 @@ def fold_strike(believed: Sequence[Believed]) -> StrikeState | None:
     event = believed[-1].event
     fields = event.data.model_dump(mode="json", exclude_none=True)
     return StrikeState(
-        event_id=str(event.event_id),
+        event_id=id_text(event.event_id),
         occurred_at=_text(event),
         occurred_latest=event.occurrence.latest,
         **fields,

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from pydantic import ValidationError
@@ -23,6 +24,13 @@ from shared.events import (
     ReportRetracted,
     SourceAdded,
 )
+
+
+@lru_cache(maxsize=1 << 16)
+def id_text(event_id: object) -> str:
+    """An event id as text, kept: the folds and item keys ask for the same ids many times
+    and ``str(UUID)`` is not cheap."""
+    return str(event_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +46,7 @@ class Believed:
 
     def __post_init__(self) -> None:
         event = self.event
-        event_id = str(event.event_id)
+        event_id = id_text(event.event_id)
         order = (event.occurrence.earliest, event.recorded_at or datetime.min, event_id)
         object.__setattr__(self, "order", order)
         object.__setattr__(self, "event_ids", (event_id, *self.report_ids))
@@ -58,7 +66,7 @@ def merge_patch(target: Any, patch: Any) -> Any:
 
 
 def knowledge_order(event: Event) -> tuple[object, ...]:
-    return (event.recorded_at, str(event.event_id))
+    return (event.recorded_at, id_text(event.event_id))
 
 
 def believed_events(events: Iterable[Event]) -> list[Believed]:
@@ -83,7 +91,7 @@ def _believe(
         if event.type in REPORT_TYPES:
             reports.append(event)
         else:
-            believed[str(event.event_id)] = Believed(event)
+            believed[id_text(event.event_id)] = Believed(event)
             if seen is not None:
                 seen(event)
     retracted: set[str] = set()
