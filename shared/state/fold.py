@@ -33,9 +33,22 @@ from shared.vocabulary import AGAINST_STANCES, FOR_STANCES, HEDGED_STANCES, Gap,
 DEFAULT_WINDOW_DAYS = 30
 
 
+#: item_keys' answers for the events asked about last, by object (a corrected version of an
+#: event is another object with the same id, and may be about another item).
+_KEYS: dict[int, tuple[Event, tuple[ItemKey, ItemKey]]] = {}
+_KEYS_KEPT = 10_000
+
+
 def item_keys(event: Event) -> tuple[ItemKey, ItemKey]:
     """The item a substantive event is about, and the event's own item."""
-    return item_key(event), ItemKey("event", id_text(event.event_id))
+    kept = _KEYS.get(id(event))
+    if kept is not None and kept[0] is event:
+        return kept[1]
+    keys = item_key(event), ItemKey("event", id_text(event.event_id))
+    if len(_KEYS) >= _KEYS_KEPT:
+        _KEYS.clear()
+    _KEYS[id(event)] = (event, keys)
+    return keys
 
 
 def known_by(events: Iterable[Event], known_at: datetime | None) -> list[Event]:

@@ -241,12 +241,13 @@ def fold_event(believed: Sequence[Believed]) -> EventItem | None:
         return None
     b = believed[-1]
     document = b.event.model_dump(mode="json", exclude_none=True)
-    return EventItem(
+    return EventItem.model_construct(  # every field is already of its type: no validation
         event_id=document["event_id"],
         type=b.event.type,
         occurred_at=document["occurred_at"],
         event=document,
-        **_provenance([b]),
+        event_ids=b.event_ids,
+        corroboration=corroboration([b]),
     )
 
 
