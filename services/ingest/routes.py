@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -17,6 +16,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from services.common import tracing
 from services.common.auth import require
+from services.common.heap import frozen_heap
 from services.ingest.recording import Conflict, NotRecorded, Recorded, record_events
 from shared.events import EVENT_ADAPTER, EVENT_TYPES, SUBMISSION, Event, parse_submission
 
@@ -33,31 +33,16 @@ class Answer(JSONResponse):
 BATCH_ADAPTER: TypeAdapter[list[Event]] = TypeAdapter(list[Event])
 
 
-#: The collector's first threshold in the ingest (CPython's default: 700). A batch allocates
-#: tens of thousands of objects that live until it is answered: at 700 the young generation
-#: was walked ~45 times per 1,000 events, finding little to free (gc callbacks, 15,000-event
-#: runs on a loaded 2-core machine: ~47 us per event in the collector; ~10 us at 50,000).
-#: Garbage in reference cycles is still collected, only later.
-GC_YOUNG_THRESHOLD = 50_000
-
-
 @asynccontextmanager
 async def _frozen_heap(app: Any) -> AsyncIterator[None]:
-    """Once the service is up, move everything it holds to the collector's permanent
-    generation. A batch allocates some 100,000 objects that live for the whole request, so
-    they reach the oldest generation; each full collection then walked the whole heap of
-    modules, schemas and pools as well (~100 ms, every second or third batch, half the
-    ingest's CPU in the profile). Frozen, it walks what requests made. (Garbage is collected
-    first, so none of it is kept for good.) The young generation is collected less often,
-    at :data:`GC_YOUNG_THRESHOLD` objects."""
-    gc.collect()
-    gc.freeze()
-    before = gc.get_threshold()
-    gc.set_threshold(GC_YOUNG_THRESHOLD, before[1] * 2, before[2])
-    try:
+    """Once the service is up, its heap is frozen and the young generation collected less
+    often (services/common/heap.py). A batch allocates some 100,000 objects that live for
+    the whole request: before, each full collection walked the whole heap of modules,
+    schemas and pools (~100 ms every second or third batch, half the ingest's CPU), and at
+    the default threshold the young generation was walked ~45 times per 1,000 events
+    (~47 -> ~10 us per event in the collector on a loaded 2-core machine)."""
+    with frozen_heap():
         yield
-    finally:
-        gc.set_threshold(*before)
 
 
 router = APIRouter(
