@@ -6,11 +6,13 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import orjson
 from aiokafka import AIOKafkaProducer
+from aiokafka.partitioner import DefaultPartitioner
 
 from bench.context import Context, median, percentile, say, verdict
 from bench.http import Connection
@@ -68,6 +70,31 @@ async def send_raw(kafka: AIOKafkaProducer, topic: str, records: Sequence[tuple]
     return time.perf_counter() - started
 
 
+async def send_raw_batches(kafka: AIOKafkaProducer, topic: str, records: Sequence[tuple]) -> float:
+    """The same records in record batches of the producer's own, per partition
+    (``create_batch``, ``send_batch``), as Parley's batch path sends them, each partition
+    chosen by the default partitioner; the seconds it took until every acknowledgement."""
+    started = time.perf_counter()
+    partitions = sorted(await kafka.partitions_for(topic))
+    partitioner = DefaultPartitioner()
+    placed: dict[int, list[tuple]] = defaultdict(list)
+    for key, value, headers in records:
+        placed[partitioner(key, partitions, partitions)].append((key, value, headers))
+    futures = []
+    for partition, members in placed.items():
+        batch = kafka.create_batch()
+        for key, value, headers in members:
+            if batch.append(key=key, value=value, timestamp=None, headers=headers) is None:
+                batch.close()
+                futures.append(await kafka.send_batch(batch, topic, partition=partition))
+                batch = kafka.create_batch()
+                batch.append(key=key, value=value, timestamp=None, headers=headers)
+        batch.close()
+        futures.append(await kafka.send_batch(batch, topic, partition=partition))
+    await asyncio.gather(*futures)
+    return time.perf_counter() - started
+
+
 UNTUNED = {"PARLEY_PRODUCER_LINGER_MS": "0", "PARLEY_PRODUCER_MAX_BATCH_SIZE": "16384"}
 
 
@@ -77,7 +104,7 @@ async def batch_ingest(
     n, reps = ctx.sizes.batch_events, ctx.sizes.repeats
     kafka = producer(ctx)
     await kafka.start()
-    parley_rates, raw_rates, untuned_rates = [], [], []
+    parley_rates, raw_rates, batched_rates, untuned_rates = [], [], [], []
     try:
         for url in (ingest_url, untuned_url):
             warm = histories(f"bench-warm-{ctx.tag}", 2, BATCH // 2)
@@ -91,12 +118,15 @@ async def batch_ingest(
             ]
             records = [record(e) for e in events]
             # alternate which goes first, so neither always meets a warmer broker
-            order = ("parley", "raw") if rep % 2 == 0 else ("raw", "parley")
+            order = ("parley", "raw", "batched") if rep % 2 == 0 else ("batched", "raw", "parley")
             for which in order:
                 if which == "parley":
                     parley_rates.append(len(events) / await post_batches(ingest_url, ctx, bodies))
-                else:
+                elif which == "raw":
                     raw_rates.append(len(events) / await send_raw(kafka, topic, records))
+                else:
+                    seconds = await send_raw_batches(kafka, topic, records)
+                    batched_rates.append(len(events) / seconds)
             again = histories(f"bench-untuned{rep}-{ctx.tag}", 10, n // 10, seed=rep * 100 + 1)
             untuned_bodies = [
                 orjson.dumps([submission(e) for e in again[i : i + BATCH]])
@@ -105,13 +135,14 @@ async def batch_ingest(
             untuned_rates.append(len(again) / await post_batches(untuned_url, ctx, untuned_bodies))
             say(
                 f"batch ingest {rep + 1}/{reps}: Parley {parley_rates[-1]:,.0f} events/s, "
-                f"raw producer {raw_rates[-1]:,.0f} events/s, "
+                f"raw producer {raw_rates[-1]:,.0f} events/s "
+                f"({batched_rates[-1]:,.0f} in record batches), "
                 f"Parley untuned {untuned_rates[-1]:,.0f} events/s"
             )
     finally:
         await kafka.stop()
-    parley, raw = median(parley_rates), median(raw_rates)
-    ratio = parley / raw
+    parley, raw = median(parley_rates), max(median(raw_rates), median(batched_rates))
+    ratio = parley / raw  # against the faster way to use the raw producer: the limit
     s = IngestSettings(kafka_bootstrap_servers=ctx.kafka)
     lines = [
         f"## Batch ingest: {n:,} events per run, {reps} runs",
@@ -123,18 +154,24 @@ async def batch_ingest(
         f"to the same broker with the same settings (acks=all, idempotent, "
         f"linger_ms={s.producer_linger_ms},",
         f"max_batch_size={s.producer_max_batch_size:,}, "
-        f"compression={s.producer_compression or 'none'}).",
+        f"compression={s.producer_compression or 'none'}), once with `send()` per record and",
+        "once in record batches of its own per partition (`create_batch`, `send_batch`), as",
+        "Parley's batch path sends them. The ratio is against the faster of the two.",
         "",
         "| | events/s (median) | runs |",
         "|---|---|---|",
         f"| Parley `POST /v1/events:batch` | {parley:,.0f} | {_runs(parley_rates)} |",
-        f"| raw aiokafka producer | {raw:,.0f} | {_runs(raw_rates)} |",
+        f"| raw aiokafka producer, `send()` per record | {median(raw_rates):,.0f} | "
+        f"{_runs(raw_rates)} |",
+        f"| raw aiokafka producer, record batches | {median(batched_rates):,.0f} | "
+        f"{_runs(batched_rates)} |",
         f"| Parley before tuning (linger_ms=0, max_batch_size=16,384) | "
         f"{median(untuned_rates):,.0f} | {_runs(untuned_rates)} |",
         "",
         "| ratio | value | target | |",
         "|---|---|---|---|",
-        f"| Parley / raw producer | {ratio:.2f} | >= 0.5 | {verdict(ratio >= 0.5, ratio, 0.5)} |",
+        f"| Parley / the faster raw producer | {ratio:.2f} | >= 0.5 | "
+        f"{verdict(ratio >= 0.5, ratio, 0.5)} |",
         "",
     ]
     return "\n".join(lines), parley
