@@ -17,6 +17,7 @@ from prometheus_client import start_http_server
 
 from services.cli.progress import Progress
 from services.common.database import create_engine
+from services.common.heap import frozen_heap
 from services.projector import rebuild
 from services.projector.dlq import KafkaDeadLetterQueue, ensure_topics
 from services.projector.settings import get_settings
@@ -114,7 +115,8 @@ async def rebuild_projections(
         job = rebuild.Rebuild(
             engine, settings, queue, keep_old=keep_old, on_progress=None if quiet else show
         )
-        report = await job.run()
+        with frozen_heap():  # the projector's collector tuning (services/common/heap.py)
+            report = await job.run()
     finally:
         if not quiet:
             progress.close()
