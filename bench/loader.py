@@ -17,7 +17,7 @@ import orjson
 
 from bench.generate import talks_history
 from services.projector.items import tags_of
-from services.projector.schema import sort_fields
+from services.projector.schema import item_versions, sort_fields
 from shared.events import REPORT_TYPES, subject_of
 from shared.state import family_keys, histories
 
@@ -91,20 +91,7 @@ COLUMNS = {
         "target_event_id",
     ],
     "item_events": ["talks_id", "kind", "item_key", "event_id"],
-    "item_versions": [
-        "talks_id",
-        "kind",
-        "item_key",
-        "known_from",
-        "known_to",
-        "valid_from",
-        "valid_to",
-        "tags",
-        "body",
-        "doc",
-        "sort_first",
-        "sort_second",
-    ],
+    "item_versions": [c.name for c in item_versions.c if c.name != "id"],
     "talks": ["talks_id", "event_count", "first_recorded_at", "last_recorded_at"],
 }
 

@@ -34,7 +34,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.projector.dialect import copy_records, insert, next_ids, one_of, tuple_of
-from services.projector.schema import SORT_FIELDS, sort_fields
+from services.projector.schema import SORT_FIELDS, item_versions, sort_fields
 from services.projector.tables import LIVE, Tables
 from shared.events import REPORT_TYPES, Event, parse_recorded, subject_of
 from shared.state import (
@@ -172,30 +172,15 @@ def _row(talks_id: str, key: ItemKey, v: ItemVersion) -> dict[str, Any]:
     }
 
 
-#: The columns of ``item_versions`` a COPY fills after ``id``; the last five are JSON and text.
-_COPIED = [
-    "talks_id",
-    "kind",
-    "item_key",
-    "known_from",
-    "known_to",
-    "valid_from",
-    "valid_to",
-    "tags",
-    "body",
-    "doc",
-    "sort_first",
-    "sort_second",
-]
-
-
-_LEADING = itemgetter(*_COPIED[:-5])
+#: The columns of ``item_versions`` a COPY fills, in the table's order.
+_COPIED = [c.name for c in item_versions.c]
+_IN_ORDER = itemgetter(*_COPIED)
 
 
 def _copied(row_id: int, row: dict[str, Any]) -> tuple[Any, ...]:
+    """A row as COPY takes it: the JSON as text, and the body the served document itself."""
     tags = orjson.dumps(row["tags"]).decode()
-    doc = row["doc"]
-    return (row_id, *_LEADING(row), tags, doc, doc, row["sort_first"], row["sort_second"])
+    return _IN_ORDER({**row, "id": row_id, "tags": tags, "body": row["doc"]})  # type: ignore[no-any-return]
 
 
 @dataclass
@@ -458,7 +443,7 @@ class ItemWriter:
             ids = list((await conn.execute(stmt, writes.rows)).scalars())
         else:  # COPY, with the JSON as text: body is the served document
             records = [_copied(row_id, row) for row, row_id in zip(writes.rows, ids, strict=True)]
-            await copy_records(conn, versions.name, ["id", *_COPIED], records)
+            await copy_records(conn, versions.name, _COPIED, records)
         for (item, valid_from), row_id in zip(writes.owners, ids, strict=True):
             kept = self.cache.get(item) if valid_from is not None else None
             if kept is not None and valid_from is not None:
