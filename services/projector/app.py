@@ -75,6 +75,7 @@ def projector(
         dead_letters=DeadLetterBox(
             settings.consumer_group, settings.topic, queue, settings.poison_policy
         ),
+        cached_events=settings.item_cache_events,
     )
     return projection, ProjectorLoop(settings, projection, log)
 

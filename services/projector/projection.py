@@ -30,7 +30,7 @@ from services.common.tracing import HEADER as TRACEPARENT
 from services.common.tracing import trace_id_of
 from services.projector.archive import archive, count_talks
 from services.projector.deadletters import DeadLetterBox
-from services.projector.items import ItemWriter
+from services.projector.items import CACHED_EVENTS, ItemCache, ItemWriter
 from services.projector.letters import counts
 from services.projector.poison import PARKED, DeadLetter, decode, is_poison
 from services.projector.positions import lock_positions, read_positions, store_positions
@@ -83,13 +83,14 @@ class Projection:
         tables: Tables = LIVE,
         dead_letters: DeadLetterBox | None = None,
         event_log_level: int = logging.INFO,
+        cached_events: int = CACHED_EVENTS,
     ) -> None:
         self._engine = engine
         self._group = consumer_group
         self._topic = topic
         self.tables = tables
         #: Keeps the item histories, remembering where each stands (items.py).
-        self.items = ItemWriter(tables)
+        self.items = ItemWriter(tables, ItemCache(cached_events))
         self.dead_letters = dead_letters or DeadLetterBox(consumer_group, topic)
         #: Records dead-lettered since this object was made.
         self.dead_lettered = 0

@@ -115,6 +115,7 @@ class Rebuild:
             tables=SHADOW,
             dead_letters=DeadLetterBox(group, topic, queue, parking=False),
             event_log_level=logging.DEBUG,  # every event again: not news
+            cached_events=settings.item_cache_events,
         )
         self._at: dict[int, int] = {}  # the rebuild's next offset per partition
         self._records = self._events = self._total = 0
