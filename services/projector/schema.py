@@ -208,7 +208,6 @@ item_versions = sa.Table(
         "kind",
         postgresql_where=sa.text(f"{ITEMS} AND {LONG}"),
     ).ddl_if(dialect="postgresql"),
-    # and, on PostgreSQL, ix_item_versions_bitemporal: GiST over both time ranges (0003)
 )
 
 #: The next offset to consume per partition, written in the same transaction as the models.

@@ -2,7 +2,7 @@
 
 A shadow ``<table>__rebuild`` gets the live table's columns, defaults and constraints
 (``CREATE TABLE ... (LIKE ...)``) and a copy of each of its indexes, read from the catalog so
-that an index only a migration knows of (the GiST index of 0003) is copied too, as
+that an index only a migration knows of is copied too, as
 ``<index>__rebuild``. The switch, inside the caller's transaction, renames each live table
 and its indexes to ``__old``, each shadow and its indexes to the live names, hands the
 sequences the old tables own to the new ones, and drops the old tables unless asked to keep
