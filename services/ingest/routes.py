@@ -218,15 +218,7 @@ async def _post_batch(
     body = await _read(request, settings.max_batch_bytes)
     if isinstance(body, JSONResponse):
         return body
-    try:
-        items = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        return _problem(400, f"the body is not valid JSON: {exc}")
-    if not isinstance(items, list) or not 1 <= len(items) <= settings.max_batch_events:
-        return _problem(
-            422, f"the body must be a JSON array of 1 to {settings.max_batch_events} events"
-        )
-    events = _valid_batch(items)
+    events = _valid_batch(body, settings.max_batch_events)
     if isinstance(events, JSONResponse):
         return events
     outcomes = await record_events(
@@ -240,17 +232,37 @@ async def _post_batch(
     return Answer({"results": results}, status_code=status, headers=headers)
 
 
-def _valid_batch(items: list[Any]) -> list[Event] | JSONResponse:
-    """Every item as an event, or a 422 listing each bad item. A valid batch takes one call of
-    the batch's adapter; only a bad one is gone through item by item, to name what is wrong."""
+def _valid_batch(body: bytes, most: int) -> list[Event] | JSONResponse:
+    """Every event of the batch, or the problem: a 400 if the body is not JSON, a 422 if it
+    is not an array of 1 to ``most`` events or lists each bad item. A valid batch takes one
+    call of the batch's adapter on the raw bytes (as ``POST /v1/events`` validates its body:
+    no Python objects of the JSON in between); only a bad one is parsed and gone through item
+    by item, to name what is wrong."""
     try:
-        events = BATCH_ADAPTER.validate_python(items, context=SUBMISSION)
+        events = BATCH_ADAPTER.validate_json(body, context=SUBMISSION)
     except ValidationError:
-        return _checked_one_by_one(items)
+        return _checked(body, most)
+    if not 1 <= len(events) <= most:
+        return _not_a_batch(most)
     ids = [event.event_id for event in events if event.event_id is not None]
     if len(set(ids)) != len(ids):  # compared as UUIDs: the case of the hex digits is no matter
-        return _checked_one_by_one(items)
+        return _checked(body, most)
     return events
+
+
+def _not_a_batch(most: int) -> JSONResponse:
+    return _problem(422, f"the body must be a JSON array of 1 to {most} events")
+
+
+def _checked(body: bytes, most: int) -> list[Event] | JSONResponse:
+    """The batch parsed and validated item by item: each bad item's errors, or its events."""
+    try:
+        items = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        return _problem(400, f"the body is not valid JSON: {exc}")
+    if not isinstance(items, list) or not 1 <= len(items) <= most:
+        return _not_a_batch(most)
+    return _checked_one_by_one(items)
 
 
 def _checked_one_by_one(items: list[Any]) -> list[Event] | JSONResponse:

@@ -202,6 +202,28 @@ def test_a_batch_must_be_a_non_empty_array(client) -> None:
     assert client.post("/v1/events:batch", content=b"[").status_code == 400
 
 
+def test_a_batch_over_the_limit_is_422_and_nothing_is_published(log) -> None:
+    settings = IngestSettings(max_batch_events=3)
+    app = create_app(settings, lambda _: log, lambda s, e: MemoryReceipts())
+    with TestClient(app, headers=AUTH) as client:
+        response = client.post("/v1/events:batch", content=json.dumps([ROUND_OPENED] * 4))
+        assert response.status_code == 422
+        assert response.json()["detail"] == "the body must be a JSON array of 1 to 3 events"
+        assert client.post("/v1/events:batch", content=json.dumps([ROUND_OPENED] * 3)).is_success
+    assert len(log.records) == 3
+
+
+def test_a_bad_item_is_named_whatever_else_is_wrong_with_the_json(client, log) -> None:
+    """The batch is validated from its bytes; a bad one is parsed and checked item by item,
+    with the same errors as before: JSON that is not an object, a wrong type, a bad field."""
+    body = json.dumps([ROUND_OPENED, 7, {**ROUND_OPENED, "occurred_at": "yesterday"}])
+    response = client.post("/v1/events:batch", content=body)
+    assert response.status_code == 422
+    assert {e["index"] for e in response.json()["errors"]} == {1, 2}
+    assert response.json()["detail"] == "2 of 3 events are not valid; nothing was published"
+    assert log.records == []
+
+
 class ReadOnlyKeys:
     async def scopes(self, key: str) -> frozenset[str]:
         return frozenset({"read"}) if key == "reader" else frozenset()
