@@ -19,7 +19,7 @@ from bench.generate import talks_history
 from services.projector.items import tags_of
 from services.projector.schema import item_versions, sort_fields
 from shared.events import REPORT_TYPES, subject_of
-from shared.state import family_keys, histories
+from shared.state import OWN_ITEM_KINDS, family_keys, histories
 
 TABLES = ("events", "item_events", "item_versions", "talks")
 
@@ -51,7 +51,9 @@ def talks_rows(talks_id: str, size: int, seed: int) -> dict[str, list[tuple[Any,
         families.setdefault(subject_of(e), []).append(e)
     for subject, family in families.items():
         rows["item_events"] += [
-            (talks_id, k.kind, k.key, subject) for k in family_keys(subject, family)
+            (talks_id, k.kind, k.key, subject)
+            for k in family_keys(subject, family)
+            if k.kind not in OWN_ITEM_KINDS  # the projector writes no rows for them
         ]
     for key, versions in histories(events).items():
         rows["item_versions"] += [
@@ -64,7 +66,6 @@ def talks_rows(talks_id: str, size: int, seed: int) -> dict[str, list[tuple[Any,
                 v.valid_from,
                 v.valid_to,
                 json.dumps(tags_of(v.value)),
-                doc,
                 doc,
                 *sort_fields(key.kind, orjson.loads(doc)),
             )

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -72,11 +73,15 @@ async def provenance(engine: AsyncEngine, event_id: UUID) -> dict[str, Any]:
         reports = await conn.execute(
             sa.select(e.payload).where(e.target_event_id == subject).order_by(e.recorded_at)
         )
-        current = await conn.scalar(
-            sa.select(v.body).where(
-                v.kind == "event", v.item_key == str(subject), v.known_to.is_(None)
+        doc = await conn.scalar(
+            sa.select(v.doc).where(
+                v.talks_id == row.talks_id,
+                v.kind == "event",
+                v.item_key == str(subject),
+                v.known_to.is_(None),
             )
         )
+    current = orjson.loads(doc) if doc is not None else None
     report_list = [r.payload for r in reports]
     return {
         "event_id": str(row.event_id),

@@ -100,11 +100,13 @@ async def keyed_items(
     """The items of the talks visible at ``when``, by kind and key."""
     v = item_versions.c
     rows = await conn.execute(
-        sa.select(v.kind, v.item_key, v.body).where(
+        sa.select(v.kind, v.item_key, v.doc).where(
             v.talks_id == talks_id, v.kind.in_(kinds), visible(when), *where
         )
     )
-    return {ItemKey(r.kind, r.item_key): KIND_MODELS[r.kind].model_validate(r.body) for r in rows}
+    return {
+        ItemKey(r.kind, r.item_key): KIND_MODELS[r.kind].model_validate_json(r.doc) for r in rows
+    }
 
 
 async def _items(
@@ -391,7 +393,7 @@ async def strikes_page(
     """Strikes newest first, filtered; keyset-paged by (valid_from, item_key)."""
     v = item_versions.c
     async with engine.connect() as conn:
-        query = sa.select(v.valid_from, v.item_key, v.body).where(v.kind == "strike", visible(when))
+        query = sa.select(v.valid_from, v.item_key, v.doc).where(v.kind == "strike", visible(when))
         if talks_id:
             query = query.where(v.talks_id == talks_id)
         if occurred_from:
@@ -414,7 +416,7 @@ async def strikes_page(
     next_cursor = (
         encode_cursor(page[-1].valid_from, page[-1].item_key) if len(rows) > limit else None
     )
-    return [StrikeState.model_validate(r.body) for r in page], next_cursor
+    return [StrikeState.model_validate_json(r.doc) for r in page], next_cursor
 
 
 async def events_page(

@@ -150,8 +150,7 @@ async def _families(
 
 
 def _row(talks_id: str, key: ItemKey, v: ItemVersion) -> dict[str, Any]:
-    """A version as an ``item_versions`` row, without ``body`` (``doc`` as a value, see
-    :meth:`ItemWriter._write`)."""
+    """A version as an ``item_versions`` row, without its id."""
     first, second = SORT_FIELDS.get(key.kind, (None, None))
     sorting: tuple[str | None, str | None] = (None, None)
     if first is not None:  # the sort fields as the item's JSON has them
@@ -178,9 +177,9 @@ _IN_ORDER = itemgetter(*_COPIED)
 
 
 def _copied(row_id: int, row: dict[str, Any]) -> tuple[Any, ...]:
-    """A row as COPY takes it: the JSON as text, and the body the served document itself."""
+    """A row as COPY takes it, with the tags' JSON as text."""
     tags = orjson.dumps(row["tags"]).decode()
-    return _IN_ORDER({**row, "id": row_id, "tags": tags, "body": row["doc"]})  # type: ignore[no-any-return]
+    return _IN_ORDER({**row, "id": row_id, "tags": tags})  # type: ignore[no-any-return]
 
 
 @dataclass
@@ -239,7 +238,10 @@ class ItemWriter:
         new_events: Sequence[Event],
         families: Mapping[UUID, list[Event]],
     ) -> set[TalksItem]:
-        """Record which items the new events' families are about; return every touched item."""
+        """Record which items the new events' families are about; return every touched item.
+
+        Items of one event (``OWN_ITEM_KINDS``, keyed by its id) get no rows: the family
+        itself names them."""
         item_events = self.tables.item_events
         # A new event no report is about touches just its own items, and no row names it yet;
         # a family with reports may have been about other items before (an earlier belief),
@@ -252,14 +254,16 @@ class ItemWriter:
         subjects = {subject_of(e) for e in new_events}
         fresh: list[dict[str, Any]] = []
         rows: list[dict[str, Any]] = []
+        touched: set[TalksItem] = set()
         for subject, family in families.items():
             if subject not in subjects:
                 continue
             talks_id = next((e.talks_id for e in family if e.event_id == subject), None)
-            (fresh if subject in alone else rows).extend(
-                {"talks_id": talks_id, "kind": k.kind, "item_key": k.key, "event_id": subject}
-                for k in family_keys(subject, family)  # empty until the reported event arrives
-            )
+            for k in family_keys(subject, family):  # empty until the reported event arrives
+                touched.add((talks_id, k))  # type: ignore[arg-type]  # the event is known
+                if k.kind not in OWN_ITEM_KINDS:
+                    row = {"talks_id": talks_id, "kind": k.kind, "item_key": k.key}
+                    (fresh if subject in alone else rows).append({**row, "event_id": subject})
         if conn.dialect.name == "sqlite":
             rows, fresh = rows + fresh, []
         if fresh:
@@ -269,10 +273,6 @@ class ItemWriter:
         if rows:
             stmt = insert(conn, item_events).on_conflict_do_nothing()
             await conn.execute(stmt, rows)
-        touched: set[TalksItem] = set()
-        for event in new_events:
-            if event.event_id in alone:
-                touched.update((event.talks_id, key) for key in item_keys(event))
         reported = sorted(subjects - alone)
         if reported:
             found = await conn.execute(
@@ -437,11 +437,9 @@ class ItemWriter:
             return
         ids = await next_ids(conn, LIVE.item_versions.name, len(writes.rows))
         if ids is None:  # SQLite numbers the rows
-            for row in writes.rows:
-                row["body"] = orjson.loads(row["doc"])
             stmt = sa.insert(versions).returning(versions.c.id, sort_by_parameter_order=True)
             ids = list((await conn.execute(stmt, writes.rows)).scalars())
-        else:  # COPY, with the JSON as text: body is the served document
+        else:
             records = [_copied(row_id, row) for row, row_id in zip(writes.rows, ids, strict=True)]
             await copy_records(conn, versions.name, _COPIED, records)
         for (item, valid_from), row_id in zip(writes.owners, ids, strict=True):

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine.interfaces import ExecutionContext
@@ -116,25 +117,25 @@ SORT_FIELDS = {
 
 def sort_fields(kind: str, body: dict[str, Any]) -> tuple[str | None, str | None]:
     """``item_versions.sort_first`` and ``sort_second`` of an item: its sort fields as its JSON
-    has them (what ``body->>field`` gives), kept beside ``doc`` so that indexes can hold them."""
+    has them (what ``doc::jsonb->>field`` gives), kept beside ``doc`` for indexes to hold."""
     first, second = SORT_FIELDS.get(kind, (None, None))
     return (body.get(first) if first else None), (body.get(second) if second else None)
 
 
 def _sort_default(index: int) -> Callable[[ExecutionContext], str | None]:
-    """Derive a sort field from the row's ``kind`` and ``body`` when an insert leaves it out."""
+    """Derive a sort field from the row's ``kind`` and ``doc`` when an insert leaves it out."""
 
     def default(context: ExecutionContext) -> str | None:
         row = context.get_current_parameters()  # type: ignore[attr-defined]
-        return sort_fields(row["kind"], row["body"])[index]
+        return sort_fields(row["kind"], orjson.loads(row["doc"]))[index]
 
     return default
 
 
 #: Every version of every state item: believed from ``known_from`` until ``known_to``, in
 #: effect from ``valid_from`` until ``valid_to`` (``NULL``: still). See shared/state/history.py.
-#: ``body`` is the item as JSON for queries; ``doc`` the same item as the API serves it (the
-#: model's JSON text, spliced into responses as it is; nullable only because 0008 added it);
+#: ``doc`` is the item as the API serves it (the model's JSON text, spliced into responses as
+#: it is, and validated by the other reads; nullable only because 0008 added it);
 #: ``sort_first`` and ``sort_second`` the fields the state is sorted by (``sort_fields``).
 item_versions = sa.Table(
     "item_versions",
@@ -148,7 +149,6 @@ item_versions = sa.Table(
     sa.Column("valid_from", Timestamp, nullable=False),
     sa.Column("valid_to", Timestamp, nullable=True),
     sa.Column("tags", Json, nullable=False),
-    sa.Column("body", Json, nullable=False),
     sa.Column("doc", sa.Text(), nullable=True),
     sa.Column("sort_first", sa.Text(), nullable=True, default=_sort_default(0)),
     sa.Column("sort_second", sa.Text(), nullable=True, default=_sort_default(1)),

@@ -8,6 +8,7 @@ import time
 import uuid
 
 import httpx
+import orjson
 import pytest
 import sqlalchemy as sa
 
@@ -182,7 +183,7 @@ async def test_projector_killed_mid_stream_applies_every_event_once(stack, engin
         )
         v = item_versions.c
         current_rounds = await conn.execute(
-            sa.select(v.body).where(
+            sa.select(v.doc).where(
                 v.talks_id == talks_id,
                 v.kind == "round",
                 v.known_to.is_(None),
@@ -190,7 +191,9 @@ async def test_projector_killed_mid_stream_applies_every_event_once(stack, engin
             )
         )
         in_rounds = [
-            event_id for body in current_rounds.scalars() for event_id in body["event_ids"]
+            event_id
+            for doc in current_rounds.scalars()
+            for event_id in orjson.loads(doc)["event_ids"]
         ]
     assert kills >= 1, "the projector finished before it could be killed mid-stream"
     assert sorted(archived_ids) == sorted(acknowledged)  # every event, none twice

@@ -43,7 +43,7 @@ pytestmark = pytest.mark.integration
 
 #: What must come out identical, per table (``id`` of item_versions is a sequence number).
 CONTENT = {
-    "item_versions": "talks_id, kind, item_key, known_from, known_to, valid_from, valid_to, body",
+    "item_versions": "talks_id, kind, item_key, known_from, known_to, valid_from, valid_to, doc",
     "events": "event_id, talks_id, type, occurred_at, occurred_earliest, occurred_latest, "
     'recorded_at, partition, "offset", payload, target_event_id',
     "item_events": "talks_id, kind, item_key, event_id",
@@ -206,7 +206,7 @@ async def insert_a_version(engine: AsyncEngine) -> None:
         await conn.execute(
             sa.text(
                 "INSERT INTO item_versions (talks_id, kind, item_key, known_from, valid_from, "
-                "tags, body) VALUES ('x', 'round', 'x', now(), now(), '[]', '{}')"
+                "tags, doc) VALUES ('x', 'round', 'x', now(), now(), '[]', '{}')"
             )
         )
 

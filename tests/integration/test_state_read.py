@@ -44,7 +44,6 @@ async def engine(store_url: str) -> AsyncIterator[AsyncEngine]:
             "valid_from": v.valid_from,
             "valid_to": v.valid_to,
             "tags": tags_of(v.value),
-            "body": v.value.model_dump(mode="json"),
             "doc": v.value.model_dump_json(),
         }
         for key, versions in histories(EVENTS).items()
