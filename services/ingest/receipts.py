@@ -66,13 +66,22 @@ class MemoryReceipts:
         return None
 
 
-#: PostgreSQL: every claim of a batch in one statement, its columns as arrays.
+#: PostgreSQL: the claims of a batch that share a ``recorded_at`` in one statement, their
+#: columns as arrays; it answers only the ids it did not insert (known already), which in the
+#: usual case is none: no row comes back. A data-modifying CTE's rows are invisible to the
+#: rest of the statement, so the ids are set against what it returns. Rows go in in the order
+#: of their ids, so that two batches claiming some of the same ids at once wait for each other
+#: instead of deadlocking.
 _CLAIM = """
-INSERT INTO ingest_receipts (event_id, fingerprint, recorded_at, claimed_at)
-SELECT c.event_id, c.fingerprint, c.recorded_at, $4
-FROM unnest($1::uuid[], $2::varchar[], $3::timestamptz[]) AS c(event_id, fingerprint, recorded_at)
-ON CONFLICT (event_id) DO NOTHING
-RETURNING event_id
+WITH c AS (
+    SELECT * FROM unnest($1::uuid[], $2::varchar[]) AS c(event_id, fingerprint)
+), fresh AS (
+    INSERT INTO ingest_receipts (event_id, fingerprint, recorded_at, claimed_at)
+    SELECT c.event_id, c.fingerprint, $3, $4 FROM c ORDER BY c.event_id
+    ON CONFLICT (event_id) DO NOTHING
+    RETURNING event_id
+)
+SELECT c.event_id FROM c WHERE c.event_id NOT IN (SELECT event_id FROM fresh)
 """
 _EARLIER = """
 SELECT event_id, fingerprint, recorded_at, partition, "offset"
@@ -88,8 +97,9 @@ WHERE r.event_id = a.event_id
 
 class SqlReceipts:
     """Receipts in the ``ingest_receipts`` table: on PostgreSQL (asyncpg) one statement per
-    batch for the claims (plus one to read the earlier claims, if any) and one for the
-    acknowledgements; elsewhere (SQLite), SQLAlchemy's multi-row statements."""
+    batch for the claims (one per ``recorded_at`` among them; plus one to read the earlier
+    claims, if any) and one for the acknowledgements; elsewhere (SQLite), SQLAlchemy's
+    multi-row statements."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -125,14 +135,17 @@ class SqlReceipts:
             return {row.event_id: _claim(row) for row in found}
 
     async def _claim_postgres(self, claims: Sequence[Claim]) -> dict[UUID, Claim]:
-        ids = [c.event_id for c in claims]
-        params = (ids, [c.fingerprint for c in claims], [c.recorded_at for c in claims])
+        # a batch is stamped at once: one statement, with recorded_at as one parameter
+        stamped: dict[datetime, list[Claim]] = {}
+        for c in claims:
+            stamped.setdefault(c.recorded_at, []).append(c)
+        now = datetime.now(UTC)
+        known: list[UUID] = []
         async with self._engine.begin() as conn:
-            created = (await conn.exec_driver_sql(_CLAIM, (*params, datetime.now(UTC)))).all()
-            if len(created) == len(claims):
-                return {}
-            fresh = {row[0] for row in created}  # asyncpg's UUID, a uuid.UUID
-            known = [i for i in ids if i not in fresh]
+            for recorded_at, group in stamped.items():
+                ids = [c.event_id for c in group]
+                params = (ids, [c.fingerprint for c in group], recorded_at, now)
+                known += [row[0] for row in await conn.exec_driver_sql(_CLAIM, params)]
             if not known:
                 return {}
             found = await conn.exec_driver_sql(_EARLIER, (known,))

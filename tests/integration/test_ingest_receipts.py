@@ -6,6 +6,7 @@ On PostgreSQL a batch's claims and acknowledgements are one statement each (arra
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -68,3 +69,34 @@ async def test_a_batch_mixing_new_and_known_ids_returns_only_the_known(
     assert earlier[known[0].event_id].receipt == Receipt(2, 7)
     assert earlier[known[1].event_id].fingerprint == known[1].fingerprint  # the first body's
     assert await receipts.claim(fresh) == {c.event_id: c for c in fresh}
+
+
+async def test_claims_stamped_at_different_times_are_claimed_each_with_its_own(
+    engine: AsyncEngine,
+) -> None:
+    receipts = SqlReceipts(engine)
+    first_at = datetime(2026, 2, 4, 9, 0, tzinfo=UTC)
+    older, newer = claims(3, first_at), claims(2, first_at + timedelta(minutes=1))
+    known = claims(1, first_at - timedelta(days=1))
+    await receipts.claim(known)
+    mixed = [older[0], newer[0], known[0], older[1], newer[1], older[2]]
+
+    assert await receipts.claim(mixed) == {known[0].event_id: known[0]}
+    assert await receipts.claim(mixed) == {c.event_id: c for c in mixed}
+
+
+async def test_concurrent_claims_of_the_same_ids_leave_one_the_first(
+    engine: AsyncEngine,
+) -> None:
+    """Two requests claiming the same ids at once, in opposite orders: each id is new to
+    exactly one of them, the other is answered with that first claim, and neither deadlocks."""
+    first, second = SqlReceipts(engine), SqlReceipts(engine)
+    now = datetime.now(UTC)
+    batch = claims(500, now)
+    again = [Claim(c.event_id, c.fingerprint, now + timedelta(seconds=1)) for c in batch]
+
+    answers = await asyncio.gather(first.claim(batch), second.claim(list(reversed(again))))
+
+    for c, a in zip(batch, again, strict=True):
+        [earlier] = [answer[c.event_id] for answer in answers if c.event_id in answer]
+        assert earlier.recorded_at in (c.recorded_at, a.recorded_at)
