@@ -104,6 +104,10 @@ class SqlReceipts:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._postgres = engine.dialect.name == "postgresql" and engine.dialect.driver == "asyncpg"
+        #: On PostgreSQL each statement is its own transaction: a claim or an acknowledgement
+        #: is one statement (one round trip, not BEGIN, the statement and COMMIT), and the pool's
+        #: check of a connection is one round trip instead of three.
+        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
 
     async def claim(self, claims: Sequence[Claim]) -> dict[UUID, Claim]:
         if not claims:
@@ -141,7 +145,7 @@ class SqlReceipts:
             stamped.setdefault(c.recorded_at, []).append(c)
         now = datetime.now(UTC)
         known: list[UUID] = []
-        async with self._engine.begin() as conn:
+        async with self._autocommit.connect() as conn:
             for recorded_at, group in stamped.items():
                 ids = [c.event_id for c in group]
                 params = (ids, [c.fingerprint for c in group], recorded_at, now)
@@ -154,15 +158,16 @@ class SqlReceipts:
     async def acknowledge(self, receipts: dict[UUID, Receipt]) -> None:
         if not receipts:
             return
-        async with self._engine.begin() as conn:
-            if self._postgres:
-                params = (
-                    list(receipts),
-                    [x.partition for x in receipts.values()],
-                    [x.offset for x in receipts.values()],
-                )
+        if self._postgres:
+            params = (
+                list(receipts),
+                [x.partition for x in receipts.values()],
+                [x.offset for x in receipts.values()],
+            )
+            async with self._autocommit.connect() as conn:
                 await conn.exec_driver_sql(_ACKNOWLEDGE, params)
-                return
+            return
+        async with self._engine.begin() as conn:
             r = ingest_receipts.c
             await conn.execute(
                 sa.update(ingest_receipts)
