@@ -291,6 +291,8 @@ ingest_receipts = sa.Table(
     sa.Column("claimed_at", Timestamp, nullable=False),
     sa.Column("partition", sa.Integer(), nullable=True),
     sa.Column("offset", sa.BigInteger(), nullable=True),
+    # room on each page for a row's one update (its partition and offset), made heap-only (0012)
+    postgresql_with={"fillfactor": 45},
 )
 
 #: API keys: only a digest of each key is kept (services/common/auth.py).
