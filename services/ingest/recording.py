@@ -10,7 +10,7 @@ import hashlib
 import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
@@ -46,6 +46,12 @@ class Recorded:
     partition: int
     offset: int
     duplicate: bool = False
+    #: ``str(event_id)``, when the recording already spelled it (the record carries it).
+    event_id_text: str | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def id_text(self) -> str:
+        return self.event_id_text or str(self.event_id)
 
 
 class NotRecorded(Exception):
@@ -73,7 +79,8 @@ def fingerprint(event: Event) -> str:
 def _submitted_json(event: Event) -> bytes:
     """The event's canonical JSON less ``event_id`` and ``recorded_at``: what is fingerprinted,
     and what :func:`_recorded_json` completes into the record's value."""
-    return event.model_dump_json(exclude_none=True, exclude=_SERVER_FIELDS).encode()
+    # model_dump_json's own call, without decoding the bytes to a str to encode them again
+    return event.__pydantic_serializer__.to_json(event, exclude_none=True, exclude=_SERVER_FIELDS)
 
 
 def _fingerprint(submitted: bytes) -> str:
@@ -135,36 +142,42 @@ async def record_events(
     earlier = await receipts.claim(claims)
 
     results: list[Recorded | NotRecorded | Conflict | None] = [None] * len(claims)
-    publishing: list[int] = []
+    publishing: list[tuple[int, str]] = []  # index, event id as text
     records: list[Record] = []
+    now_bytes = cloudevents.utc_bytes(now)
     for i, (event, claim) in enumerate(zip(events, claims, strict=True)):
-        before = earlier.get(claim.event_id)
-        if before is not None and before.fingerprint != claim.fingerprint:
-            results[i] = Conflict(claim.event_id)
-            continue
-        if before is not None and before.receipt is not None:
-            r = before.receipt
-            results[i] = Recorded(
-                claim.event_id, before.recorded_at, r.partition, r.offset, duplicate=True
-            )
-            continue
-        # a claim never acknowledged is published again with the recorded_at it was given
-        stamped_at = cloudevents.utc_bytes(before.recorded_at if before else claim.recorded_at)
-        event_id = str(claim.event_id).encode()
+        before = earlier.get(claim.event_id) if earlier else None
+        stamped_at = now_bytes
+        if before is not None:
+            if before.fingerprint != claim.fingerprint:
+                results[i] = Conflict(claim.event_id)
+                continue
+            if before.receipt is not None:
+                r = before.receipt
+                results[i] = Recorded(
+                    claim.event_id, before.recorded_at, r.partition, r.offset, duplicate=True
+                )
+                continue
+            # a claim never acknowledged is published again with the recorded_at it was given
+            stamped_at = cloudevents.utc_bytes(before.recorded_at)
+        text = str(claim.event_id)
+        event_id = text.encode()
         value = _recorded_json(submitted[i], event_id, stamped_at)
         headers = cloudevents.record_headers(event, event_id, stamped_at, trace_headers)
         records.append((event.talks_id, value, headers))
-        publishing.append(i)
+        publishing.append((i, text))
 
     answers = await publish_all(publisher, records) if records else []
     acknowledged: dict[UUID, Receipt] = {}
-    for i, answer in zip(publishing, answers, strict=True):
+    for (i, text), answer in zip(publishing, answers, strict=True):
         claim = claims[i]
         if isinstance(answer, Receipt):
             acknowledged[claim.event_id] = answer
-            before = earlier.get(claim.event_id)
+            before = earlier.get(claim.event_id) if earlier else None
             recorded_at = before.recorded_at if before else claim.recorded_at
-            results[i] = Recorded(claim.event_id, recorded_at, answer.partition, answer.offset)
+            results[i] = Recorded(
+                claim.event_id, recorded_at, answer.partition, answer.offset, event_id_text=text
+            )
         else:
             results[i] = NotRecorded(claim.event_id, str(answer))
     await receipts.acknowledge(acknowledged)

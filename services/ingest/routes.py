@@ -332,7 +332,7 @@ def _utc(moment: datetime, stamps: dict[datetime, str]) -> str:
 def _accepted(recorded: Recorded, stamps: dict[datetime, str]) -> dict[str, Any]:
     """An :class:`Accepted`, as the dict it serializes to."""
     return {
-        "event_id": str(recorded.event_id),
+        "event_id": recorded.id_text,
         "recorded_at": _utc(recorded.recorded_at, stamps),
         "partition": recorded.partition,
         "offset": recorded.offset,
@@ -344,9 +344,16 @@ def _batch_item(
     index: int, outcome: Recorded | NotRecorded | Conflict, stamps: dict[datetime, str]
 ) -> dict[str, Any]:
     """A :class:`BatchItem`, as the dict it serializes to (``None`` fields left out)."""
-    if isinstance(outcome, Recorded):
-        status = 200 if outcome.duplicate else 202
-        return {"index": index, "status": status, **_accepted(outcome, stamps)}
+    if isinstance(outcome, Recorded):  # an Accepted's fields after these two, in one dict
+        return {
+            "index": index,
+            "status": 200 if outcome.duplicate else 202,
+            "event_id": outcome.id_text,
+            "recorded_at": _utc(outcome.recorded_at, stamps),
+            "partition": outcome.partition,
+            "offset": outcome.offset,
+            "duplicate": outcome.duplicate,
+        }
     return {
         "index": index,
         "status": 409 if isinstance(outcome, Conflict) else 503,
