@@ -307,17 +307,19 @@ class KafkaPublisher:
         ``max_batch_size`` allows."""
         sent = []
         batch, members = producer.create_batch(), list[int]()
+        append = batch.append
         for i in indexes:
             key, value, headers = records[i]
-            record = {"key": key.encode(), "value": value, "headers": headers}
             if len(value) + len(key) > MAX_RECORD_BYTES:
                 out[i] = self._failed(producer, MessageSizeTooLargeError())
                 continue
-            if batch.append(timestamp=None, **record) is None:  # full: send it, start another
-                if members:
+            key_bytes = key.encode()
+            if append(timestamp=None, key=key_bytes, value=value, headers=headers) is None:
+                if members:  # full: send it, start another
                     sent.append(await self._send_batch(producer, batch, partition, members))
                 batch, members = producer.create_batch(), []
-                batch.append(timestamp=None, **record)  # the first record always fits
+                append = batch.append
+                append(timestamp=None, key=key_bytes, value=value, headers=headers)  # it fits
             members.append(i)
         if members:
             sent.append(await self._send_batch(producer, batch, partition, members))
