@@ -10,11 +10,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 
 from prometheus_client import Counter, Gauge
 
 from services.common.eventlog import Consumer, EventLog, open_log
-from services.projector.poison import decode_ahead
 from services.projector.projection import BatchResult, Projection
 from services.projector.records import LogRecord
 from services.projector.settings import ProjectorSettings
@@ -89,21 +89,29 @@ class ProjectorLoop:
             records = [
                 LogRecord(d.partition, d.offset, d.value, d.headers, d.key) for d in delivered
             ]
-            decode_ahead(records)
+            self._projection.prepare(records)
             return records
 
-        # The next batch is fetched and decoded while the database works on this one. If the
-        # loop stops first, it is dropped: the positions stored with the read models decide
-        # where the next start reads from, not the consumer's.
+        # The next batch is fetched, decoded and prepared while the database works on this
+        # one. If the loop stops first, it is dropped: the positions stored with the read
+        # models decide where the next start reads from, not the consumer's.
         ahead = asyncio.create_task(fetch())
         try:
             while not self._stopping.is_set():
+                waited = time.perf_counter()
                 records = await ahead
+                started = time.perf_counter()
                 ahead = asyncio.create_task(fetch())
                 if not records:
                     continue
                 result = await self._projection.apply(records)
-                log.debug("applied batch: %s", result)
+                log.debug(
+                    "applied a batch of %d records in %.1f ms, after waiting %.1f ms for it: %s",
+                    len(records),
+                    (time.perf_counter() - started) * 1000,
+                    (started - waited) * 1000,
+                    result,
+                )
                 positions = next_positions(records)
                 _observe(consumer, positions, result)
                 await consumer.commit(positions)

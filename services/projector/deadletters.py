@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.projector.dialect import insert
+from services.projector.dialect import insert, one_of, tuple_of
 from services.projector.dlq import DeadLetterQueue
 from services.projector.poison import DeadLetter
 from services.projector.records import Headers, LogRecord
@@ -65,8 +65,8 @@ class DeadLetterBox:
         if not records:
             return set()
         c = dead_letters.c
-        where = sa.tuple_(c.partition, c.offset).in_(
-            sorted({(r.partition, r.offset) for r in records})
+        where = tuple_of(
+            conn, [c.partition, c.offset], sorted({(r.partition, r.offset) for r in records})
         )
         rows = await conn.execute(sa.select(c.partition, c.offset).where(self._mine(), where))
         return {(row.partition, row.offset) for row in rows}
@@ -79,7 +79,11 @@ class DeadLetterBox:
         p = parked_talks.c
         rows = await conn.execute(
             sa.select(p.talks_id, p.releasing)
-            .where(p.consumer_group == self.group, p.topic == self.topic, p.talks_id.in_(wanted))
+            .where(
+                p.consumer_group == self.group,
+                p.topic == self.topic,
+                one_of(conn, p.talks_id, wanted),
+            )
             .order_by(p.talks_id)
             .with_for_update()
         )

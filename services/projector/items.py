@@ -192,9 +192,22 @@ class _Writes:
     closes: list[dict[str, Any]] = field(default_factory=list)
     replaced: list[tuple[str, str, str]] = field(default_factory=list)
 
-    def add(self, item: TalksItem, version: ItemVersion) -> None:
-        self.rows.append(_row(item[0], item[1], version))
+    def add(self, item: TalksItem, version: ItemVersion, row: dict[str, Any] | None = None) -> None:
+        self.rows.append(row if row is not None else _row(item[0], item[1], version))
         self.owners.append((item, version.valid_from if version.known_to is None else None))
+
+
+@dataclass(frozen=True, slots=True)
+class _Own:
+    """The versions and rows of an event's own items while no report is about it
+    (:meth:`ItemWriter.prepare`)."""
+
+    event: Event
+    items: tuple[tuple[TalksItem, tuple[tuple[ItemVersion, dict[str, Any]], ...]], ...]
+
+
+#: At most this many events' prepared own items are kept (unclaimed ones are dropped).
+PREPARED_EVENTS = 10_000
 
 
 class ItemWriter:
@@ -203,10 +216,37 @@ class ItemWriter:
     def __init__(self, tables: Tables = LIVE, cache: ItemCache | None = None) -> None:
         self.tables = tables
         self.cache = cache if cache is not None else ItemCache()
+        self._own: dict[UUID, _Own] = {}
         #: Items advanced and recomputed since this object was made (an event's own item,
         #: always recomputed and never more than a few rows, is not counted).
         self.advanced = 0
         self.recomputed = 0
+        #: Own items written as :meth:`prepare` computed them.
+        self.prepared = 0
+
+    def prepare(self, events: Iterable[Event]) -> None:
+        """Compute the own items (``OWN_ITEM_KINDS``) of ``events`` ahead, as if no report were
+        about them: pure work the consumer does while the database works on the batch before.
+        :meth:`apply` takes them for the events it finds alone, and computes the rest."""
+        if len(self._own) > PREPARED_EVENTS:
+            self._own.clear()
+        for event in events:
+            if event.type in REPORT_TYPES or event.event_id is None:
+                continue
+            items = []
+            for key in item_keys(event):
+                if key.kind in OWN_ITEM_KINDS:
+                    versions = history_and_state(key, [event])[0]
+                    item = (event.talks_id, key)
+                    items.append((item, tuple((v, _row(*item, v)) for v in versions)))
+            self._own[event.event_id] = _Own(event, tuple(items))
+
+    def _prepared(self, item: TalksItem, members: list[Event]) -> _Own | None:
+        """The prepared own item of ``members``' one event, if it was prepared for it."""
+        if len(members) != 1 or item[1].kind not in OWN_ITEM_KINDS:
+            return None
+        own = self._own.get(members[0].event_id)  # type: ignore[arg-type]
+        return own if own is not None and own.event is members[0] else None
 
     async def apply(self, conn: AsyncConnection, new_events: Sequence[Event]) -> int:
         """Index and update the items of ``new_events``; return the versions written."""
@@ -230,6 +270,8 @@ class ItemWriter:
         await self._write(conn, writes, rest)
         self.advanced += len(ready)
         self.recomputed += sum(1 for _, key in rest if key.kind not in OWN_ITEM_KINDS)
+        for event in new_events:
+            self._own.pop(event.event_id, None)  # type: ignore[arg-type]
         return len(writes.rows) + len(writes.closes)
 
     async def _index(
@@ -384,7 +426,7 @@ class ItemWriter:
                 by_item[(talks_id, key)].add(UUID(key.key))
         if others:
             item_events = self.tables.item_events
-            members = await conn.execute(
+            rows = await conn.execute(
                 sa.select(
                     item_events.c.talks_id,
                     item_events.c.kind,
@@ -398,15 +440,21 @@ class ItemWriter:
                     )
                 )
             )
-            for row in members:
+            for row in rows:
                 by_item[(row.talks_id, ItemKey(row.kind, row.item_key))].add(row.event_id)
         missing = {i for ids in by_item.values() for i in ids} - families.keys()
         families.update(await _families(conn, missing, self.tables, in_hand))
         for item in items:
             ids = by_item.get(item, set())
-            history, state = history_and_state(
-                item[1], [e for i in ids for e in families.get(i, [])]
-            )
+            members = [e for i in ids for e in families.get(i, [])]
+            own = self._prepared(item, members)
+            if own is not None:  # only a report changes it again: nothing to remember
+                self.prepared += 1
+                for versions in (v for i, v in own.items if i == item):
+                    for version, prepared in versions:
+                        writes.add(item, version, dict(prepared))
+                continue
+            history, state = history_and_state(item[1], members)
             for v in history:
                 writes.add(item, v)
             if item[1].kind in OWN_ITEM_KINDS:  # only a report changes it again

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.projector.dialect import insert
+from services.projector.dialect import insert, one_of
 from services.projector.schema import consumer_positions
 
 _c = consumer_positions.c
@@ -36,7 +36,7 @@ async def lock_positions(
     """Lock the rows of ``partitions`` (every one of the group's for ``None``); their offsets."""
     query = sa.select(_c.partition, _c.next_offset).where(_of(consumer_group, topic))
     if partitions is not None:
-        query = query.where(_c.partition.in_(sorted(set(partitions))))
+        query = query.where(one_of(conn, _c.partition, sorted(set(partitions))))
     rows = await conn.execute(query.order_by(_c.partition).with_for_update())
     return {row.partition: row.next_offset for row in rows}
 

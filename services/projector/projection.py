@@ -22,6 +22,7 @@ import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -32,7 +33,7 @@ from services.projector.archive import archive, count_talks
 from services.projector.deadletters import DeadLetterBox
 from services.projector.items import CACHED_EVENTS, ItemCache, ItemWriter
 from services.projector.letters import counts
-from services.projector.poison import PARKED, DeadLetter, decode, is_poison
+from services.projector.poison import PARKED, DeadLetter, decode, decode_ahead, is_poison
 from services.projector.positions import lock_positions, read_positions, store_positions
 from services.projector.records import LogRecord
 from services.projector.tables import LIVE, Tables
@@ -96,6 +97,13 @@ class Projection:
         self.dead_lettered = 0
         self.event_log_level = event_log_level
         self._gauges_at = float("-inf")
+
+    def prepare(self, records: Sequence[LogRecord]) -> None:
+        """Decode ``records`` and do the pure part of their projection ahead (the consumer
+        calls it while the database works on the batch before); :meth:`apply` takes it."""
+        decode_ahead(records)
+        decoded = [r.decoded for r in records if r.decoded is not None]
+        self.items.prepare(cast(Event, d) for d in decoded if not isinstance(d, DeadLetter))
 
     async def positions(self) -> dict[int, int]:
         """The next offset to consume for every partition this group has applied records of."""

@@ -14,9 +14,11 @@ the rebuild: ``parley projections rebuild --metrics-port`` serves them (docs/ope
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -226,8 +228,9 @@ class Rebuild:
             REBUILD_END_OFFSET.labels(str(p)).set(target)
         for p in behind:
             consumer.seek(TopicPartition(self._topic, p), self._at[p])
-        while behind:
-            tps = [TopicPartition(self._topic, p) for p in sorted(behind)]
+
+        async def fetch(tps: list[TopicPartition]) -> tuple[list[LogRecord], dict[int, int]]:
+            """The next records below the targets, prepared, and where each partition is then."""
             batch = await consumer.getmany(
                 *tps, timeout_ms=500, max_records=self._settings.max_batch
             )
@@ -237,24 +240,48 @@ class Rebuild:
                 for m in messages
                 if m.offset < targets[tp.partition]
             ]
-            if records:
-                if conn is None:
-                    result = await self.projection.apply(records)
-                else:
-                    result = await self.projection.apply_in(conn, records)
-                self._records += len(records)
-                self._events += result.applied
-            for tp in tps:
-                self._at[tp.partition] = min(await consumer.position(tp), targets[tp.partition])
-            behind = {p for p in behind if self._at[p] < targets[p]}
-            REBUILD_RECORDS.set(self._records)
-            REBUILD_EVENTS.set(self._events)
-            for p in tps:
-                REBUILD_POSITION.labels(str(p.partition)).set(self._at[p.partition])
-            if self._on_progress is not None:
-                elapsed = time.monotonic() - self._started
-                progress = Progress(self._records, self._total, self._events, elapsed, phase)
-                await self._on_progress(progress)
+            at = {
+                tp.partition: min(await consumer.position(tp), targets[tp.partition]) for tp in tps
+            }
+            self.projection.prepare(records)
+            return records, at
+
+        # The next batch is fetched and prepared while the database works on this one; one
+        # fetched when the targets are reached is dropped (the next phase seeks from _at).
+        tps = [TopicPartition(self._topic, p) for p in sorted(behind)]
+        ahead = asyncio.create_task(fetch(tps))
+        try:
+            while behind:
+                records, at = await ahead
+                behind = {p for p in behind if at.get(p, self._at[p]) < targets[p]}
+                tps = [TopicPartition(self._topic, p) for p in sorted(behind)]
+                if behind:
+                    ahead = asyncio.create_task(fetch(tps))
+                if records:
+                    if conn is None:
+                        result = await self.projection.apply(records)
+                    else:
+                        result = await self.projection.apply_in(conn, records)
+                    self._records += len(records)
+                    self._events += result.applied
+                self._at.update(at)
+                await self._progress(phase, at)
+        finally:
+            if not ahead.done():
+                ahead.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await ahead
+
+    async def _progress(self, phase: str, partitions: Iterable[int]) -> None:
+        """Publish the counts and positions, and tell the caller."""
+        REBUILD_RECORDS.set(self._records)
+        REBUILD_EVENTS.set(self._events)
+        for p in partitions:
+            REBUILD_POSITION.labels(str(p)).set(self._at[p])
+        if self._on_progress is not None:
+            elapsed = time.monotonic() - self._started
+            progress = Progress(self._records, self._total, self._events, elapsed, phase)
+            await self._on_progress(progress)
 
 
 async def _forget_positions(conn: AsyncConnection, consumer_group: str, topic: str) -> None:

@@ -142,21 +142,24 @@ def advance(
     mine = [Believed(e) for e in arriving if key in item_keys(e)]
     if not mine:
         return Step(replace(state, known=known_from))
-    if len(mine) == 1 and not state.believed:  # a new item: what the general case gives
-        value = fold_item(key.kind, mine)
-        if value is None:
-            return Step(ItemState(known_from, (mine[0],)))
-        start = mine[0].event.occurrence.latest
-        version = ItemVersion(known_from, None, start, None, value)
-        return Step(
-            ItemState(known_from, (mine[0],), (Segment(start, None, value),), (version,)),
-            (),
-            (version,),
-        )
+    if len(mine) == 1 and not state.believed:
+        return _first(key, known_from, mine[0])
     believed = (*state.believed, *mine)
     since = min(b.event.occurrence.latest for b in mine)
     segments = _splice(list(state.segments), timeline(key.kind, believed, since), since)
     return _revise(state, known_from, believed, segments)
+
+
+def _first(key: ItemKey, known_from: datetime, only: Believed) -> Step:
+    """A new item's first event: what the general case gives, without its machinery."""
+    value = fold_item(key.kind, (only,))
+    if value is None:
+        return Step(ItemState(known_from, (only,)))
+    start = only.event.occurrence.latest
+    version = ItemVersion(known_from, None, start, None, value)
+    return Step(
+        ItemState(known_from, (only,), (Segment(start, None, value),), (version,)), (), (version,)
+    )
 
 
 def _revise(
@@ -194,6 +197,13 @@ def history_and_state(key: ItemKey, events: Sequence[Event]) -> tuple[list[ItemV
     ``events`` are the substantive events that were ever about the item (under any of their
     corrections) and the report events about those; others are ignored.
     """
+    if len(events) == 1:  # most items of a live feed: an event's own, a new one's
+        only = events[0]
+        if only.recorded_at is not None and only.type not in REPORT_TYPES:
+            if key not in item_keys(only):
+                return [], ItemState(only.recorded_at)
+            step = _first(key, only.recorded_at, Believed(only))
+            return list(step.opened), step.state
     by_time: dict[datetime, list[Event]] = {}
     for event in events:
         if event.recorded_at is not None:

@@ -194,14 +194,17 @@ def recomputed_versions(history: list) -> set[tuple]:
     }
 
 
-@pytest.mark.parametrize("cached_events", [20_000, 0])
+@pytest.mark.parametrize(
+    ("cached_events", "prepared"), [(20_000, True), (20_000, False), (0, False)]
+)
 async def test_histories_advanced_batch_by_batch_equal_the_recomputed_ones(
-    engine, talks_id, monkeypatch, cached_events
+    engine, talks_id, monkeypatch, cached_events, prepared
 ) -> None:
     """The live feed's path: most items are advanced from what the projection remembers.
     A second projector writing in between, a rolled-back batch and the reports in the history
     (corrections, retractions, late reports) make it recompute; the result is the same.
-    With a cache of no events (``PARLEY_ITEM_CACHE_EVENTS=0``) every item is recomputed."""
+    With a cache of no events (``PARLEY_ITEM_CACHE_EVENTS=0``) every item is recomputed.
+    Prepared ahead (as the consumer loop does), the events' own items are taken ready-made."""
     group = f"group-{uuid.uuid4().hex[:8]}"
     projection = Projection(engine, group, "topic", cached_events=cached_events)
     history = fresh_history(talks_id, 400, seed=3)  # the same shapes, event ids never seen
@@ -210,6 +213,8 @@ async def test_histories_advanced_batch_by_batch_equal_the_recomputed_ones(
     offset = 0
     for size in [1, 7, 30, 2, 50, 13, 90, 5, 60, 40, 3, 99]:
         batch = [LogRecord(0, offset + i, v) for i, v in enumerate(values[offset : offset + size])]
+        if prepared:
+            projection.prepare(batch)
         if size == 13:  # the other projector applies this one: the first one's cache is stale
             await other.apply(batch)
         elif size == 5:  # fails after the items are written, is rolled back, then applied
@@ -226,6 +231,7 @@ async def test_histories_advanced_batch_by_batch_equal_the_recomputed_ones(
         assert projection.items.advanced >= 10  # most items here are strikes: new each time
     else:
         assert projection.items.advanced == 0
+    assert (projection.items.prepared > 100) == prepared  # strikes and events' own items
     assert await stored_versions(engine, talks_id) == recomputed_versions(history)
 
 
