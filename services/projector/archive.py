@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from operator import itemgetter
 from typing import Any
+from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -15,11 +16,25 @@ from services.projector.triage import Apply
 from shared.events import REPORT_TYPES, Event, subject_of, to_json
 
 
-async def archive(conn: AsyncConnection, steps: Sequence[Apply], tables: Tables) -> list[Event]:
-    """Insert into the archive; return the events that were not there yet, in log order."""
+def payload_text(event: Event, prepared: Mapping[UUID, tuple[Event, str]]) -> str:
+    """The archived JSON of ``event``: as prepared ahead for this very object, or made now."""
+    ready = prepared.get(event.event_id) if event.event_id is not None else None
+    return ready[1] if ready is not None and ready[0] is event else to_json(event).decode()
+
+
+async def archive(
+    conn: AsyncConnection,
+    steps: Sequence[Apply],
+    tables: Tables,
+    prepared: Mapping[UUID, tuple[Event, str]] | None = None,
+) -> list[Event]:
+    """Insert into the archive; return the events that were not there yet, in log order.
+
+    ``prepared`` holds payloads serialised ahead (``payload_text``), by event id."""
     if not steps:
         return []
     copying = conn.dialect.name != "sqlite"  # COPY takes the JSON as text
+    texts = prepared or {}
     rows = []
     for step in steps:
         record, event = step.record, step.event
@@ -35,7 +50,7 @@ async def archive(conn: AsyncConnection, steps: Sequence[Apply], tables: Tables)
                 "recorded_at": event.recorded_at,
                 "partition": record.partition,
                 "offset": record.offset,
-                "payload": to_json(event).decode()
+                "payload": payload_text(event, texts)
                 if copying
                 else event.model_dump(mode="json", exclude_none=True),
                 "target_event_id": None if event.type not in REPORT_TYPES else subject_of(event),

@@ -23,6 +23,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import cast
+from uuid import UUID
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -31,14 +32,14 @@ from services.common.tracing import HEADER as TRACEPARENT
 from services.common.tracing import trace_id_of
 from services.projector.archive import archive, count_talks
 from services.projector.deadletters import DeadLetterBox
-from services.projector.items import CACHED_EVENTS, ItemCache, ItemWriter
+from services.projector.items import CACHED_EVENTS, PREPARED_EVENTS, ItemCache, ItemWriter
 from services.projector.letters import counts
 from services.projector.poison import PARKED, DeadLetter, decode, decode_ahead, is_poison
 from services.projector.positions import lock_positions, read_positions, store_positions
 from services.projector.records import LogRecord
 from services.projector.tables import LIVE, Tables
 from services.projector.triage import Apply, Park, ParkChanges, Triage
-from shared.events import Event
+from shared.events import Event, to_json
 
 log = logging.getLogger(__name__)
 
@@ -97,13 +98,24 @@ class Projection:
         self.dead_lettered = 0
         self.event_log_level = event_log_level
         self._gauges_at = float("-inf")
+        #: Archive payloads serialised by :meth:`prepare`, by event id.
+        self._payloads: dict[UUID, tuple[Event, str]] = {}
 
     def prepare(self, records: Sequence[LogRecord]) -> None:
         """Decode ``records`` and do the pure part of their projection ahead (the consumer
         calls it while the database works on the batch before); :meth:`apply` takes it."""
         decode_ahead(records)
-        decoded = [r.decoded for r in records if r.decoded is not None]
-        self.items.prepare(cast(Event, d) for d in decoded if not isinstance(d, DeadLetter))
+        events = [
+            cast(Event, r.decoded)
+            for r in records
+            if r.decoded is not None and not isinstance(r.decoded, DeadLetter)
+        ]
+        if len(self._payloads) > PREPARED_EVENTS:
+            self._payloads.clear()
+        for event in events:
+            if event.event_id is not None:
+                self._payloads[event.event_id] = (event, to_json(event).decode())
+        self.items.prepare(events)
 
     async def positions(self) -> dict[int, int]:
         """The next offset to consume for every partition this group has applied records of."""
@@ -252,12 +264,14 @@ class Projection:
                 seen.add(step.event.event_id)
                 unique.append(step)
         try:
-            new_events = await archive(conn, unique, self.tables)
+            new_events = await archive(conn, unique, self.tables, self._payloads)
             versions = await self.items.apply(conn, new_events)
             await count_talks(conn, new_events, self.tables)
         except BaseException:
             self.items.cache.clear()  # the savepoint is rolled back: forget what it wrote
             raise
+        for step in unique:
+            self._payloads.pop(step.event.event_id, None)  # type: ignore[arg-type]
         new = {event.event_id for event in new_events}
         return [step for step in unique if step.event.event_id in new], versions
 

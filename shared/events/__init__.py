@@ -8,7 +8,7 @@ everywhere. Event types are named in the past tense: they say what happened.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, get_args
+from typing import Annotated, Any, cast, get_args
 from uuid import UUID
 
 from pydantic import Field, TypeAdapter
@@ -98,8 +98,8 @@ def to_json(event: Event) -> bytes:
 
 def subject_of(event: Event) -> UUID:
     """The substantive event this event is about: its target for a report, else itself."""
-    if isinstance(event, ReportCorrected | ReportRetracted | SourceAdded):
-        return event.data.target_event_id
+    if event.type in REPORT_TYPES:  # a string test: far cheaper than isinstance of a union
+        return cast(ReportCorrected | ReportRetracted | SourceAdded, event).data.target_event_id
     assert event.event_id is not None, "only recorded events have a subject"
     return event.event_id
 
