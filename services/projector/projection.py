@@ -5,7 +5,8 @@ change together or not at all. Records below the stored position are replays (a 
 rebalance, a zombie consumer) and are skipped; an ``event_id`` already in the archive (a
 producer retry that left the event on the topic twice) changes nothing but the position.
 
-Poison (see poison.py) does not hold the log up. A batch is applied whole, in a savepoint;
+Poison (see poison.py) does not hold the log up. A batch is applied whole (:meth:`apply`: in
+its own transaction, with no savepoint; :meth:`apply_in`, inside a caller's: in a savepoint);
 if that raises, it is applied again record by record, each in a savepoint of its own, and
 the records that fail are dead-lettered (deadletters.py) while the others are applied. The
 dead letters are on the dead-letter topic before the position moves past them.
@@ -59,6 +60,14 @@ class BatchResult:
     versions: int = 0
     #: What was applied, in log order: the (record, event) of each new event.
     events: tuple[Apply, ...] = field(default=(), repr=False, compare=False)
+
+
+class _Poisoned(Exception):
+    """A batch applied whole met poison; its transaction must be rolled back."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,8 +136,14 @@ class Projection:
         if not records:
             return BatchResult()
         try:
-            async with self._engine.begin() as conn:
-                result = await self.apply_in(conn, records)
+            try:
+                async with self._engine.begin() as conn:
+                    result = await self.apply_in(conn, records, whole=True)
+            except _Poisoned as poisoned:  # rolled back: again, record by record
+                self.items.cache.clear()
+                log.warning(poisoned.message)
+                async with self._engine.begin() as conn:
+                    result = await self.apply_in(conn, records, one_by_one=True)
         except BaseException:
             self.items.cache.clear()  # it may remember what was rolled back
             raise
@@ -162,8 +177,19 @@ class Projection:
             }
             log.log(self.event_log_level, "applied event", extra=extra)
 
-    async def apply_in(self, conn: AsyncConnection, records: Sequence[LogRecord]) -> BatchResult:
-        """Apply ``records`` inside the caller's transaction (a rebuild's switch uses it)."""
+    async def apply_in(
+        self,
+        conn: AsyncConnection,
+        records: Sequence[LogRecord],
+        *,
+        whole: bool = False,
+        one_by_one: bool = False,
+    ) -> BatchResult:
+        """Apply ``records`` inside the caller's transaction (a rebuild's switch uses it).
+
+        ``whole``: apply the batch without a savepoint, and raise :class:`_Poisoned` (the
+        transaction is then the caller's to roll back) if a record in it is poison.
+        ``one_by_one``: apply each record in a savepoint of its own from the start."""
         if not records:
             return BatchResult()
         stored = await lock_positions(
@@ -173,7 +199,11 @@ class Projection:
         seen = await self.dead_letters.seen(conn, fresh)
         todo = [(r, decode(r)) for r in fresh if (r.partition, r.offset) not in seen]
         talks = {d.talks_id for _, d in todo if d.talks_id is not None}
-        outcome = await self._project(conn, todo, await self.dead_letters.parks(conn, talks))
+        parks = await self.dead_letters.parks(conn, talks)
+        if one_by_one:
+            outcome = await self._one_by_one(conn, todo, parks)
+        else:
+            outcome = await self._project(conn, todo, parks, whole)
         for letter in outcome.letters:
             log.log(
                 logging.INFO if letter.error_type == PARKED else logging.ERROR,
@@ -204,8 +234,10 @@ class Projection:
         conn: AsyncConnection,
         todo: Sequence[tuple[LogRecord, Event | DeadLetter]],
         parks: Mapping[str, Park],
+        whole: bool = False,
     ) -> _Outcome:
-        """Apply the batch whole; should it raise poison, apply it record by record."""
+        """Apply the batch whole; should it raise poison, apply it record by record (in this
+        transaction, after a savepoint, unless ``whole``: then the caller starts over)."""
         triage = Triage(self.dead_letters.policy, parks)
         steps: list[Apply | DeadLetter] = []
         for record, decoded in todo:
@@ -213,15 +245,20 @@ class Projection:
             if isinstance(step, Apply):
                 triage.applied(step)  # as if it succeeded; if not, the triage starts over
             steps.append(step)
+        applying = [s for s in steps if isinstance(s, Apply)]
         try:
-            async with conn.begin_nested():
-                applied, versions = await self._apply_events(
-                    conn, [s for s in steps if isinstance(s, Apply)]
-                )
+            if whole:  # no savepoint: two round trips fewer per batch
+                applied, versions = await self._apply_events(conn, applying)
+            else:
+                async with conn.begin_nested():
+                    applied, versions = await self._apply_events(conn, applying)
         except Exception as exc:
             if not is_poison(exc):
                 raise
-            log.warning("a batch of %d records failed (%s): applying one by one", len(todo), exc)
+            failed = f"a batch of {len(todo)} records failed ({exc}): applying one by one"
+            if whole:
+                raise _Poisoned(failed) from exc
+            log.warning(failed)
             return await self._one_by_one(conn, todo, parks)
         letters = [s for s in steps if isinstance(s, DeadLetter)]
         return _Outcome(letters, triage.changes(), applied, versions)
