@@ -33,7 +33,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.projector.dialect import copy_records, insert, next_ids, one_of, tuple_of
+from services.projector.dialect import IdPool, copy_records, insert, one_of, tuple_of
 from services.projector.schema import SORT_FIELDS, item_versions, sort_fields
 from services.projector.tables import LIVE, Tables
 from shared.events import REPORT_TYPES, Event, parse_recorded, subject_of
@@ -217,6 +217,7 @@ class ItemWriter:
         self.tables = tables
         self.cache = cache if cache is not None else ItemCache()
         self._own: dict[UUID, _Own] = {}
+        self._ids = IdPool(LIVE.item_versions.name)
         #: Items advanced and recomputed since this object was made (an event's own item,
         #: always recomputed and never more than a few rows, is not counted).
         self.advanced = 0
@@ -267,7 +268,13 @@ class ItemWriter:
             self._advance(item, candidates[item], writes)
         rest = touched - set(ready)
         await self._recompute(conn, rest, families, in_hand, writes)
-        await self._write(conn, writes, rest)
+        # the own items of events new in this batch have no stored versions to replace
+        new = {str(e.event_id) for e in new_events}
+        await self._write(
+            conn,
+            writes,
+            {i for i in rest if i[1].kind not in OWN_ITEM_KINDS or i[1].key not in new},
+        )
         self.advanced += len(ready)
         self.recomputed += sum(1 for _, key in rest if key.kind not in OWN_ITEM_KINDS)
         for event in new_events:
@@ -483,7 +490,7 @@ class ItemWriter:
             )
         if not writes.rows:
             return
-        ids = await next_ids(conn, LIVE.item_versions.name, len(writes.rows))
+        ids = await self._ids.take(conn, len(writes.rows))
         if ids is None:  # SQLite numbers the rows
             stmt = sa.insert(versions).returning(versions.c.id, sort_by_parameter_order=True)
             ids = list((await conn.execute(stmt, writes.rows)).scalars())

@@ -16,7 +16,7 @@ from services.api.queries import talks_state
 from services.api.timeparams import Bitemporal
 from services.common.database import create_engine
 from services.projector import projection as projection_module
-from services.projector.dialect import copy_records
+from services.projector.dialect import IdPool, copy_records
 from services.projector.poison import is_poison
 from services.projector.projection import LogRecord, Projection
 from services.projector.schema import events, item_versions, talks
@@ -256,3 +256,24 @@ async def test_a_value_copy_cannot_store_is_the_records_fault(infra) -> None:
             assert not is_poison(integrity_error.value)
     finally:
         await engine.dispose()
+
+
+async def test_version_ids_are_taken_from_the_sequence_many_at_a_time(engine) -> None:
+    """A pool of the sequence's values: one round trip for several batches, never an id
+    twice, none at all on SQLite (it numbers the rows itself)."""
+    pool = IdPool("item_versions", at_least=5)
+    async with engine.connect() as conn:
+        taken = [await pool.take(conn, n) for n in (2, 2, 2, 7)]
+        if conn.dialect.name == "sqlite":
+            assert taken == [None] * 4
+            return
+        statements: list[str] = []
+        sa.event.listen(
+            conn.sync_connection,
+            "before_cursor_execute",
+            lambda _conn, _cursor, statement, *_: statements.append(statement),
+        )
+        assert await pool.take(conn, 1) is not None
+    flat = [i for ids in taken for i in ids or []]
+    assert len(flat) == 13 and len(set(flat)) == 13 and flat == sorted(flat)
+    assert statements == []  # the pool still held values: no round trip
