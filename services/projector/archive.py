@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from operator import itemgetter
 from typing import Any
 from uuid import UUID
@@ -27,10 +27,12 @@ async def archive(
     steps: Sequence[Apply],
     tables: Tables,
     prepared: Mapping[UUID, tuple[Event, str]] | None = None,
+    archived: Collection[UUID] | None = None,
 ) -> list[Event]:
     """Insert into the archive; return the events that were not there yet, in log order.
 
-    ``prepared`` holds payloads serialised ahead (``payload_text``), by event id."""
+    ``prepared`` holds payloads serialised ahead (``payload_text``), by event id;
+    ``archived``, when given, the ids among the steps' that are archived already."""
     if not steps:
         return []
     copying = conn.dialect.name != "sqlite"  # COPY takes the JSON as text
@@ -65,11 +67,12 @@ async def archive(
     # PostgreSQL: COPY the events not archived yet. The positions of their partition are
     # locked, so no other projector adds them meanwhile; if one did (the same event id on
     # another partition), COPY fails, the batch is retried and finds it archived.
-    ids = [row["event_id"] for row in rows]
-    found = await conn.execute(
-        sa.select(events.c.event_id).where(one_of(conn, events.c.event_id, ids))
-    )
-    archived = set(found.scalars())
+    if archived is None:
+        ids = [row["event_id"] for row in rows]
+        found = await conn.execute(
+            sa.select(events.c.event_id).where(one_of(conn, events.c.event_id, ids))
+        )
+        archived = set(found.scalars())
     new = [row for row in rows if row["event_id"] not in archived]
     if new:
         columns = list(new[0])

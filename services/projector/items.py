@@ -112,28 +112,45 @@ class ItemCache:
         return len(self._kept)
 
 
+async def family_members(
+    conn: AsyncConnection, ids: Iterable[UUID], subjects: Iterable[UUID], tables: Tables
+) -> dict[UUID, UUID]:
+    """The archived events among ``ids``, and every archived event about one of ``subjects``
+    (the event itself, or a report about it): each one's id and its subject."""
+    about = sorted(set(subjects))
+    wanted = sorted(set(ids) | set(about))
+    if not wanted:
+        return {}
+    events = tables.events
+    rows = await conn.execute(
+        sa.select(events.c.event_id, events.c.target_event_id).where(
+            sa.or_(
+                one_of(conn, events.c.event_id, wanted),
+                one_of(conn, events.c.target_event_id, about),
+            )
+        )
+    )
+    return {row.event_id: row.target_event_id or row.event_id for row in rows}
+
+
 async def _families(
     conn: AsyncConnection,
     ids: Iterable[UUID],
     tables: Tables,
     in_hand: Mapping[UUID, Event],
+    members: Mapping[UUID, UUID] | None = None,
 ) -> dict[UUID, list[Event]]:
     """For each substantive event id: the event (if archived) and every report about it.
 
-    Events in ``in_hand`` (the batch's, already parsed) are not read back."""
-    wanted = sorted(set(ids))
+    Events in ``in_hand`` (the batch's, already parsed) are not read back. ``members``, when
+    given, already names every archived member of those families (:func:`family_members`)."""
+    wanted = set(ids)
     if not wanted:
         return {}
+    if members is None:
+        members = await family_members(conn, (), wanted, tables)
+    subjects = {i: subject for i, subject in members.items() if subject in wanted}
     events = tables.events
-    members = await conn.execute(
-        sa.select(events.c.event_id, events.c.target_event_id).where(
-            sa.or_(
-                one_of(conn, events.c.event_id, wanted),
-                one_of(conn, events.c.target_event_id, wanted),
-            )
-        )
-    )
-    subjects = {row.event_id: row.target_event_id or row.event_id for row in members}
     parsed = {i: in_hand[i] for i in subjects if i in in_hand}
     unread = sorted(subjects.keys() - parsed.keys())
     if unread:
@@ -249,12 +266,21 @@ class ItemWriter:
         own = self._own.get(members[0].event_id)  # type: ignore[arg-type]
         return own if own is not None and own.event is members[0] else None
 
-    async def apply(self, conn: AsyncConnection, new_events: Sequence[Event]) -> int:
-        """Index and update the items of ``new_events``; return the versions written."""
+    async def apply(
+        self,
+        conn: AsyncConnection,
+        new_events: Sequence[Event],
+        members: Mapping[UUID, UUID] | None = None,
+    ) -> int:
+        """Index and update the items of ``new_events``; return the versions written.
+
+        ``members``: every archived event of their families with its subject, when the
+        caller already read them (:func:`family_members`); else they are read here."""
         if not new_events:
             return 0
         in_hand = {e.event_id: e for e in new_events if e.event_id is not None}
-        families = await _families(conn, {subject_of(e) for e in new_events}, self.tables, in_hand)
+        subjects = {subject_of(e) for e in new_events}
+        families = await _families(conn, subjects, self.tables, in_hand, members)
         touched = await self._index(conn, new_events, families)
         arriving, disorderly = self._arrivals(new_events, families)
         candidates = {

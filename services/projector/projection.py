@@ -33,14 +33,20 @@ from services.common.tracing import HEADER as TRACEPARENT
 from services.common.tracing import trace_id_of
 from services.projector.archive import archive, count_talks
 from services.projector.deadletters import DeadLetterBox
-from services.projector.items import CACHED_EVENTS, PREPARED_EVENTS, ItemCache, ItemWriter
+from services.projector.items import (
+    CACHED_EVENTS,
+    PREPARED_EVENTS,
+    ItemCache,
+    ItemWriter,
+    family_members,
+)
 from services.projector.letters import counts
 from services.projector.poison import PARKED, DeadLetter, decode, decode_ahead, is_poison
 from services.projector.positions import lock_positions, read_positions, store_positions
 from services.projector.records import LogRecord
 from services.projector.tables import LIVE, Tables
 from services.projector.triage import Apply, Park, ParkChanges, Triage
-from shared.events import Event, to_json
+from shared.events import Event, subject_of, to_json
 
 log = logging.getLogger(__name__)
 
@@ -301,8 +307,15 @@ class Projection:
                 seen.add(step.event.event_id)
                 unique.append(step)
         try:
-            new_events = await archive(conn, unique, self.tables, self._payloads)
-            versions = await self.items.apply(conn, new_events)
+            # one read finds the batch's events archived already and every archived member
+            # of the families the batch adds to (reports about its events, their subjects)
+            events = [step.event for step in unique]
+            ids = [e.event_id for e in events if e.event_id is not None]
+            known = await family_members(conn, ids, {subject_of(e) for e in events}, self.tables)
+            new_events = await archive(conn, unique, self.tables, self._payloads, known.keys())
+            members = dict(known)
+            members.update((e.event_id, subject_of(e)) for e in new_events if e.event_id)
+            versions = await self.items.apply(conn, new_events, members)
             await count_talks(conn, new_events, self.tables)
         except BaseException:
             self.items.cache.clear()  # the savepoint is rolled back: forget what it wrote
