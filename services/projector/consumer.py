@@ -2,7 +2,8 @@
 
 The log's committed positions are not trusted for correctness: every batch starts where the
 positions stored with the read models say. They are committed to the log too, after the
-database, only so that lag shows in the log's own tools (Kafka's consumer groups).
+database and at most once a second, only so that lag shows in the log's own tools (Kafka's
+consumer groups).
 """
 
 from __future__ import annotations
@@ -31,6 +32,11 @@ LAG = Gauge(
     "Records behind the end of the partition (end offset minus next offset), per partition.",
     ["partition"],
 )
+
+
+#: Positions are committed to the log (for its tools' lag, not for correctness) at most
+#: this often: a commit is a round trip to the broker that the next batch would wait for.
+COMMIT_EVERY_S = 1.0
 
 
 def next_positions(records: list[LogRecord]) -> dict[int, int]:
@@ -96,6 +102,8 @@ class ProjectorLoop:
         # one. If the loop stops first, it is dropped: the positions stored with the read
         # models decide where the next start reads from, not the consumer's.
         ahead = asyncio.create_task(fetch())
+        unsent: dict[int, int] = {}  # positions not yet committed to the log
+        committed_at = float("-inf")
         try:
             while not self._stopping.is_set():
                 waited = time.perf_counter()
@@ -114,10 +122,16 @@ class ProjectorLoop:
                 )
                 positions = next_positions(records)
                 _observe(consumer, positions, result)
-                await consumer.commit(positions)
+                unsent.update(positions)
+                if time.monotonic() - committed_at >= COMMIT_EVERY_S:
+                    await consumer.commit(unsent)
+                    unsent, committed_at = {}, time.monotonic()
         finally:
             self.running = False
             ahead.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await ahead
+            if unsent:
+                with contextlib.suppress(Exception):
+                    await consumer.commit(unsent)
             await consumer.close()
