@@ -50,6 +50,7 @@ from shared.state import (
     history_and_state,
     item_keys,
 )
+from shared.state.knowledge import id_text
 
 TalksItem = tuple[str, ItemKey]
 
@@ -117,8 +118,8 @@ async def family_members(
 ) -> dict[UUID, UUID]:
     """The archived events among ``ids``, and every archived event about one of ``subjects``
     (the event itself, or a report about it): each one's id and its subject."""
-    about = sorted(set(subjects))
-    wanted = sorted(set(ids) | set(about))
+    about = list(set(subjects))  # arrays for = ANY: their order does not matter
+    wanted = list(set(ids).union(about))
     if not wanted:
         return {}
     events = tables.events
@@ -152,7 +153,7 @@ async def _families(
     subjects = {i: subject for i, subject in members.items() if subject in wanted}
     events = tables.events
     parsed = {i: in_hand[i] for i in subjects if i in in_hand}
-    unread = sorted(subjects.keys() - parsed.keys())
+    unread = list(subjects.keys() - parsed.keys())
     if unread:
         rows = await conn.execute(
             sa.select(events.c.event_id, events.c.payload).where(
@@ -348,7 +349,7 @@ class ItemWriter:
         if rows:
             stmt = insert(conn, item_events).on_conflict_do_nothing()
             await conn.execute(stmt, rows)
-        reported = sorted(subjects - alone)
+        reported = list(subjects - alone)
         if reported:
             found = await conn.execute(
                 sa.select(item_events.c.talks_id, item_events.c.kind, item_events.c.item_key).where(
@@ -453,10 +454,11 @@ class ItemWriter:
         if not items:
             return
         by_item: dict[TalksItem, set[UUID]] = defaultdict(set)
+        known = {id_text(i): i for i in families}  # an own item's key is its event's id
         others = [(t, k.kind, k.key) for t, k in items if k.kind not in OWN_ITEM_KINDS]
         for talks_id, key in items:
             if key.kind in OWN_ITEM_KINDS:  # keyed by its one member's id
-                by_item[(talks_id, key)].add(UUID(key.key))
+                by_item[(talks_id, key)].add(known.get(key.key) or UUID(key.key))
         if others:
             item_events = self.tables.item_events
             rows = await conn.execute(
