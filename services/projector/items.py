@@ -55,7 +55,7 @@ from shared.state.knowledge import id_text
 TalksItem = tuple[str, ItemKey]
 
 #: How many events the remembered item states may hold together (their memory).
-CACHED_EVENTS = 20_000
+CACHED_EVENTS = 15_000
 
 
 def tags_of(item: Item) -> list[str]:
@@ -225,7 +225,7 @@ class _Own:
 
 
 #: At most this many events' prepared own items are kept (unclaimed ones are dropped).
-PREPARED_EVENTS = 10_000
+PREPARED_EVENTS = 4_000
 
 
 class ItemWriter:
