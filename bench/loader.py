@@ -17,11 +17,11 @@ import orjson
 
 from bench.generate import talks_history
 from services.projector.items import tags_of
-from services.projector.schema import item_versions, sort_fields
+from services.projector.schema import counted_cells, item_versions, sort_fields
 from shared.events import REPORT_TYPES, subject_of
 from shared.state import OWN_ITEM_KINDS, family_keys, histories
 
-TABLES = ("events", "item_events", "item_versions", "talks")
+TABLES = ("events", "item_events", "item_versions", "talks", "event_counts")
 
 
 def talks_rows(talks_id: str, size: int, seed: int) -> dict[str, list[tuple[Any, ...]]]:
@@ -72,6 +72,9 @@ def talks_rows(talks_id: str, size: int, seed: int) -> dict[str, list[tuple[Any,
             for v in versions
             for doc in [v.value.model_dump_json()]
         ]
+    names = COLUMNS["item_versions"]
+    counted = counted_cells(dict(zip(names, r, strict=True)) for r in rows["item_versions"])
+    rows["event_counts"] = [(*cell, n) for cell, n in sorted(counted.items())]
     recorded = [e.recorded_at for e in events if e.recorded_at is not None]
     rows["talks"].append((talks_id, len(events), min(recorded), max(recorded)))
     return rows
@@ -94,6 +97,7 @@ COLUMNS = {
     "item_events": ["talks_id", "kind", "item_key", "event_id"],
     "item_versions": [c.name for c in item_versions.c if c.name != "id"],
     "talks": ["talks_id", "event_count", "first_recorded_at", "last_recorded_at"],
+    "event_counts": ["talks_id", "valid_month", "known_month", "versions"],
 }
 
 

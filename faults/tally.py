@@ -10,18 +10,25 @@ from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from faults.scenario import Scenario, say
-from services.projector.schema import consumer_positions, events, item_versions, talks
+from services.projector.schema import (
+    COUNTED,
+    consumer_positions,
+    event_counts,
+    events,
+    item_versions,
+    talks,
+)
 
 
 @dataclass(frozen=True)
 class Tally:
     """``present``: acknowledged events in the archive. ``missing``: acknowledged events absent
-    from the archive or from the event items, plus talks counting fewer events than archived.
-    ``duplicated``: archive rows and current event items beyond one per event id, plus talks
-    counting more events than archived."""
+    from the archive or from the event items, plus talks counting fewer events than archived
+    or fewer open event versions in ``event_counts`` than stored. ``duplicated``: archive rows
+    and current event items beyond one per event id, plus talks counting more of either."""
 
     acknowledged: int
     present: int
@@ -88,6 +95,7 @@ async def tally(engine: AsyncEngine, acknowledged: Mapping[str, object]) -> Tall
             talks.outerjoin(events, e.talks_id == t.talks_id)
         )
         miscounts = list((await conn.execute(counted.group_by(t.talks_id))).scalars())
+        miscounts += await _grid_miscounts(conn)
     wanted = {UUID(event_id) for event_id in acknowledged}
     projected = {event_id for event_id in archive if str(event_id) in items}
     return Tally(
@@ -98,6 +106,20 @@ async def tally(engine: AsyncEngine, acknowledged: Mapping[str, object]) -> Tall
         + sum(n - 1 for n in items.values())
         + sum(d for d in miscounts if d > 0),
     )
+
+
+async def _grid_miscounts(conn: AsyncConnection) -> list[int]:
+    """Per talks, the open event versions ``event_counts`` counts less those stored."""
+    c, v = event_counts.c, item_versions.c
+    kept = sa.select(c.talks_id, sa.func.sum(c.versions).label("n")).group_by(c.talks_id)
+    stored = (
+        sa.select(v.talks_id, sa.func.count().label("n"))
+        .where(sa.text(COUNTED))
+        .group_by(v.talks_id)
+    )
+    kept_by = {row.talks_id: int(row.n) for row in await conn.execute(kept)}
+    stored_by = {row.talks_id: int(row.n) for row in await conn.execute(stored)}
+    return [kept_by.get(t, 0) - stored_by.get(t, 0) for t in kept_by.keys() | stored_by.keys()]
 
 
 async def archived(engine: AsyncEngine) -> int:

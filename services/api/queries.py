@@ -22,12 +22,15 @@ from services.api.engine import read_retrying
 from services.api.responses import state_document
 from services.api.timeparams import Bitemporal
 from services.projector.schema import (
+    COUNTED,
     COVERED,
     ITEMS,
     LONG,
     RECTANGLES,
+    event_counts,
     events,
     item_versions,
+    month_of,
     talks,
 )
 from shared.state import (
@@ -159,29 +162,77 @@ def _parameters() -> tuple[Any, Any, Any, Any]:
     )
 
 
+def _state_parameters(talks_id: str, when: Bitemporal, window_days: int) -> dict[str, Any]:
+    """The values of the state statements' parameters (``_parameters``, ``_event_count``)."""
+    return {
+        "talks_id": talks_id,
+        "as_of": when.as_of,
+        "known_at": when.known_at,
+        "window_start": when.as_of - timedelta(days=window_days),
+        "as_of_month": month_of(when.as_of),
+        "known_at_month": month_of(when.known_at),
+    }
+
+
+def _event_count(
+    talks_id: Any, as_of: Any, known_at: Any, counted: Any, closed: Sequence[Any]
+) -> Any:
+    """How many events are visible at ``(as_of, known_at)``: their versions open in both
+    dimensions (``counted``, a condition) from ``event_counts`` and the two months around
+    the point, plus the versions of each shape in ``closed`` (conditions), counted.
+
+    A counted version visible there began in effect by ``as_of`` and became known by
+    ``known_at``. Those of earlier months in both dimensions are the grid's cells; the rest
+    began in ``as_of``'s month (by ``as_of``, known by ``known_at``), or earlier in effect
+    but became known in ``known_at``'s month (by ``known_at``). Each range leads an index.
+    """
+    v, c = item_versions.c, event_counts.c
+    as_of_month = sa.bindparam("as_of_month", None, type_=c.valid_month.type)
+    known_at_month = sa.bindparam("known_at_month", None, type_=c.known_month.type)
+
+    def count(*where: Any) -> Any:
+        return sa.select(sa.func.count()).where(v.talks_id == talks_id, *where).scalar_subquery()
+
+    cells = (
+        sa.select(sa.func.coalesce(sa.func.sum(c.versions), 0))
+        .where(c.talks_id == talks_id, c.valid_month < as_of_month, c.known_month < known_at_month)
+        .scalar_subquery()
+    )
+    parts = [
+        cells,
+        count(
+            counted, v.valid_from >= as_of_month, v.valid_from <= as_of, v.known_from <= known_at
+        ),
+        count(
+            counted,
+            v.known_from >= known_at_month,
+            v.known_from <= known_at,
+            v.valid_from < as_of_month,
+        ),
+        *(count(shape) for shape in closed),
+    ]
+    return sum(parts[1:], parts[0])
+
+
 def _served() -> list[Any]:
     v = item_versions.c
     return [v.kind, v.item_key, v.doc, v.sort_first, v.sort_second]
 
 
 def _state_queries() -> tuple[sa.Select[Any], sa.Select[Any]]:
-    """The portable state read (SQLite), with bound parameters ``talks_id``, ``as_of``,
-    ``known_at`` and ``window_start``: each visible item's kind, key, stored JSON and the
-    fields the state is sorted by, with the count of visible events on every row (assembled
-    by ``responses.state_document``); and the count alone, for when no item is visible.
+    """The portable state read (SQLite), with the bound parameters of
+    ``_state_parameters``: each visible item's kind, key, stored JSON and the fields the state
+    is sorted by, with the count of visible events on every row (assembled by
+    ``responses.state_document``); and the count alone, for when no item is visible.
 
-    One scan of one table over the partial indexes of 0008, the counts as subqueries.
+    One scan of one table over the partial indexes of 0008, the count (``_event_count``) as
+    subqueries.
     """
     v = item_versions.c
     talks_id, as_of, known_at, window_start = _parameters()
     shapes = visible_shapes(as_of, known_at)
-    counts = [
-        sa.select(sa.func.count())
-        .where(v.talks_id == talks_id, v.kind == "event", shape)
-        .scalar_subquery()
-        for shape in shapes
-    ]
-    event_count = sum(counts[1:], counts[0])
+    closed = [sa.and_(v.kind == "event", shape) for shape in shapes[1:]]
+    event_count = _event_count(talks_id, as_of, known_at, _literal(COUNTED), closed)
     visible_items = sa.select(*_served()).where(
         v.talks_id == talks_id,
         sa.or_(
@@ -205,7 +256,8 @@ def _covering_state_queries() -> tuple[sa.Select[Any], sa.Select[Any]]:
 
     A UNION ALL of one branch per shape of rectangle over the covering indexes, which hold
     all the read returns, plus one over the few versions whose JSON is too long for them;
-    the event count is the sum of three index-only counts over the narrow event indexes.
+    the event count (``_event_count``) is index-only counts over the narrow event indexes
+    and a sum of ``event_counts``' cells.
     Index-only scans need one index per branch, which a single scan's BitmapOr (0008)
     cannot give: a bitmap always visits the heap.
     """
@@ -223,13 +275,10 @@ def _covering_state_queries() -> tuple[sa.Select[Any], sa.Select[Any]]:
     where = {name: _literal(sql) for name, (_, sql) in RECTANGLES.items()}
     items, covered, long = _literal(ITEMS), _literal(COVERED), _literal(LONG)
     events = _literal("kind = 'event'")
-    counts = [
-        sa.select(sa.func.count())
-        .where(v.talks_id == talks_id, events, where[name], shape)
-        .scalar_subquery()
-        for name, shape in zip(RECTANGLES, shapes, strict=True)
+    closed = [
+        sa.and_(events, where[name], shapes[i]) for i, name in ((1, "vclosed"), (2, "kclosed"))
     ]
-    event_count = sum(counts[1:], counts[0])
+    event_count = _event_count(talks_id, as_of, known_at, _literal(COUNTED), closed)
     served = _served()
     # the kinds as constants too: a generic plan does not use a bound list as an index bound
     others = _literal("kind IN ({})".format(", ".join(f"'{k}'" for k in _OTHERS)))
@@ -321,12 +370,7 @@ async def talks_state_json(
     One round trip (two when no item is visible); on PostgreSQL every part of it is an
     index-only scan (see ``_covering_state_queries``).
     """
-    params = {
-        "talks_id": talks_id,
-        "as_of": when.as_of,
-        "known_at": when.known_at,
-        "window_start": when.as_of - timedelta(days=window_days),
-    }
+    params = _state_parameters(talks_id, when, window_days)
 
     async def read(conn: AsyncConnection) -> tuple[list[Sequence[Any]], int]:
         postgresql = conn.dialect.name == "postgresql"

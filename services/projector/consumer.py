@@ -86,7 +86,7 @@ class ProjectorLoop:
     async def run(self) -> None:
         s = self._settings
         consumer = await self._log.consumer(
-            s.topic, s.consumer_group, self._projection.positions, s.max_batch
+            s.topic, s.consumer_group, self._projection.assigned, s.max_batch
         )
         self.running = True
 

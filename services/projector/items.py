@@ -21,7 +21,7 @@ that switched the tables costs a recomputation, never a wrong history.
 
 from __future__ import annotations
 
-from collections import OrderedDict, defaultdict
+from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -34,7 +34,14 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.projector.dialect import IdPool, copy_records, insert, one_of, tuple_of
-from services.projector.schema import SORT_FIELDS, item_versions, sort_fields
+from services.projector.schema import (
+    COUNTED,
+    SORT_FIELDS,
+    counted_cells,
+    item_versions,
+    month_sql,
+    sort_fields,
+)
 from services.projector.tables import LIVE, Tables
 from shared.events import REPORT_TYPES, Event, parse_recorded, subject_of
 from shared.state import (
@@ -167,6 +174,55 @@ async def _families(
     return families
 
 
+async def recount(conn: AsyncConnection, tables: Tables = LIVE) -> int:
+    """Derive ``event_counts`` again from the versions; how many cells it has.
+
+    The projector keeps the cells in each batch's transaction, but one from before 0013
+    writing beside it (during a rolling upgrade, or after a rollback) does not, so a projector
+    recounts whenever it is given partitions: when it starts, and when another member of its
+    group has left. On PostgreSQL the lock makes the other writers of cells wait, and the
+    recount sees every version they committed before it.
+    """
+    counts, versions = tables.event_counts, tables.item_versions
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        await conn.execute(sa.text(f'LOCK TABLE "{counts.name}" IN SHARE ROW EXCLUSIVE MODE'))
+    await conn.execute(sa.delete(counts))
+    valid = sa.literal_column(month_sql("valid_from", dialect), counts.c.valid_month.type)
+    known = sa.literal_column(month_sql("known_from", dialect), counts.c.known_month.type)
+    await conn.execute(
+        sa.insert(counts).from_select(
+            ["talks_id", "valid_month", "known_month", "versions"],
+            sa.select(versions.c.talks_id, valid, known, sa.func.count())
+            .where(sa.text(COUNTED))
+            .group_by(versions.c.talks_id, valid, known),
+        )
+    )
+    return int(await conn.scalar(sa.select(sa.func.count()).select_from(counts)) or 0)
+
+
+async def _count(
+    conn: AsyncConnection, table: sa.Table, counted: Mapping[tuple[str, datetime, datetime], int]
+) -> None:
+    """Add the changes in counted versions to ``event_counts`` (in the cells' order, so that
+    two writers never wait for each other's cells the other way round)."""
+    cells = [
+        {"talks_id": t, "valid_month": v, "known_month": k, "versions": n}
+        for (t, v, k), n in sorted(counted.items())
+        if n
+    ]
+    if not cells:
+        return
+    stmt = insert(conn, table)
+    await conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["talks_id", "valid_month", "known_month"],
+            set_={"versions": table.c.versions + stmt.excluded.versions},
+        ),
+        cells,
+    )
+
+
 def _row(talks_id: str, key: ItemKey, v: ItemVersion) -> dict[str, Any]:
     """A version as an ``item_versions`` row, without its id."""
     first, second = SORT_FIELDS.get(key.kind, (None, None))
@@ -189,6 +245,8 @@ def _row(talks_id: str, key: ItemKey, v: ItemVersion) -> dict[str, Any]:
     }
 
 
+#: The columns ``counted_cells`` reads.
+_COUNTED_BY = ("talks_id", "kind", "known_to", "valid_to", "valid_from", "known_from")
 #: The columns of ``item_versions`` a COPY fills, in the table's order.
 _COPIED = [c.name for c in item_versions.c]
 _IN_ORDER = itemgetter(*_COPIED)
@@ -500,22 +558,30 @@ class ItemWriter:
         self, conn: AsyncConnection, writes: _Writes, replaced: set[TalksItem]
     ) -> None:
         versions = self.tables.item_versions
+        counted: Counter[tuple[str, datetime, datetime]] = Counter()
         if replaced:
             keys = sorted((talks_id, key.kind, key.key) for talks_id, key in replaced)
-            await conn.execute(
-                sa.delete(versions).where(
-                    tuple_of(
-                        conn, [versions.c.talks_id, versions.c.kind, versions.c.item_key], keys
-                    )
+            columns = [versions.c.talks_id, versions.c.kind, versions.c.item_key]
+            others = [k for k in keys if k[1] != "event"]
+            if others:
+                await conn.execute(sa.delete(versions).where(tuple_of(conn, columns, others)))
+            own_events = [k for k in keys if k[1] == "event"]
+            if own_events:  # the counted versions among them leave event_counts
+                gone = await conn.execute(
+                    sa.delete(versions)
+                    .where(tuple_of(conn, columns, own_events))
+                    .returning(*(versions.c[name] for name in _COUNTED_BY))
                 )
-            )
-        if writes.closes:
+                counted.subtract(counted_cells(r._mapping for r in gone))
+        if writes.closes:  # never an event's (own items are not remembered, so not advanced)
             await conn.execute(
                 sa.update(versions)
                 .where(versions.c.id == sa.bindparam("row_id"), versions.c.known_to.is_(None))
                 .values(known_to=sa.bindparam("known_to")),
                 writes.closes,
             )
+        counted.update(counted_cells(writes.rows))
+        await _count(conn, self.tables.event_counts, counted)
         if not writes.rows:
             return
         ids = await self._ids.take(conn, len(writes.rows))

@@ -39,6 +39,7 @@ from services.projector.items import (
     ItemCache,
     ItemWriter,
     family_members,
+    recount,
 )
 from services.projector.letters import counts
 from services.projector.poison import PARKED, DeadLetter, decode, decode_ahead, is_poison
@@ -136,6 +137,19 @@ class Projection:
         """The next offset to consume for every partition this group has applied records of."""
         async with self._engine.connect() as conn:
             return await read_positions(conn, self._group, self._topic)
+
+    async def assigned(self) -> dict[int, int]:
+        """On being given partitions: ``event_counts`` recounted (``items.recount``), then
+        :meth:`positions`."""
+        started = time.perf_counter()
+        async with self._engine.begin() as conn:
+            cells = await recount(conn, self.tables)
+        log.info(
+            "recounted event_counts: %d cells in %.0f ms",
+            cells,
+            (time.perf_counter() - started) * 1000,
+        )
+        return await self.positions()
 
     async def apply(self, records: Sequence[LogRecord]) -> BatchResult:
         """Apply ``records`` (in log order per partition) atomically with their positions."""

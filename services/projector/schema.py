@@ -6,7 +6,8 @@ are portable (``JSON``, ``Uuid``) so the same schema serves PostgreSQL and SQLit
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -105,6 +106,8 @@ COVERED_DOC_BYTES = 2000
 ITEMS = "kind <> 'event'"
 COVERED = f"octet_length(doc) <= {COVERED_DOC_BYTES}"
 LONG = f"octet_length(doc) > {COVERED_DOC_BYTES}"
+#: The versions ``event_counts`` counts: those of events, open in both dimensions (0013).
+COUNTED = "known_to IS NULL AND valid_to IS NULL AND kind = 'event'"
 
 #: The fields the state is sorted by, besides the key (``services.api.responses.state_document``).
 SORT_FIELDS = {
@@ -208,6 +211,53 @@ item_versions = sa.Table(
         "kind",
         postgresql_where=sa.text(f"{ITEMS} AND {LONG}"),
     ).ddl_if(dialect="postgresql"),
+    # the counted versions by the time they became known, for the count's second strip (0013)
+    sa.Index(
+        "ix_item_versions_counted_known",
+        "talks_id",
+        "known_from",
+        "valid_from",
+        postgresql_where=sa.text(COUNTED),
+        sqlite_where=sa.text(COUNTED),
+    ),
+)
+
+
+def month_of(instant: datetime) -> datetime:
+    """The first instant of ``instant``'s month, in UTC: the cells of ``event_counts``."""
+    return instant.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def counted_cells(rows: Iterable[Mapping[Any, Any]]) -> Counter[tuple[str, datetime, datetime]]:
+    """How many of these ``item_versions`` rows (mappings by column) ``event_counts`` counts,
+    per cell: ``(talks_id, valid_month, known_month)``."""
+    return Counter(
+        (row["talks_id"], month_of(row["valid_from"]), month_of(row["known_from"]))
+        for row in rows
+        if row["kind"] == "event" and row["known_to"] is None and row["valid_to"] is None
+    )
+
+
+def month_sql(column: str, dialect: str) -> str:
+    """:func:`month_of` in SQL, over a ``Timestamp`` column."""
+    if dialect == "postgresql":
+        return f"date_trunc('month', {column} AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
+    # SQLite holds an instant as UTC text, 'YYYY-MM-DD HH:MM:SS.ffffff' (Timestamp)
+    return f"substr({column}, 1, 7) || '-01 00:00:00.000000'"
+
+
+#: How many counted versions (``COUNTED``: an event's, open in both dimensions) each talks has
+#: per month of ``valid_from`` and month of ``known_from``, kept by the projector in the
+#: transaction that writes the versions (0013). The state's event count adds up the cells
+#: wholly before ``(as_of, known_at)`` and counts only the versions of the two months that
+#: hold them (``services/api/queries.py``), instead of every visible event.
+event_counts = sa.Table(
+    "event_counts",
+    metadata,
+    sa.Column("talks_id", sa.String(64), primary_key=True),
+    sa.Column("valid_month", Timestamp, primary_key=True),
+    sa.Column("known_month", Timestamp, primary_key=True),
+    sa.Column("versions", sa.BigInteger(), nullable=False),
 )
 
 #: The next offset to consume per partition, written in the same transaction as the models.

@@ -11,20 +11,21 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from services.projector.schema import events, item_events, item_versions, talks
+from services.projector.schema import event_counts, events, item_events, item_versions, talks
 
 
 @dataclass(frozen=True, slots=True)
 class Tables:
-    """The four read-model tables a projection writes."""
+    """The read-model tables a projection writes."""
 
     events: sa.Table
     item_events: sa.Table
     item_versions: sa.Table
     talks: sa.Table
+    event_counts: sa.Table
 
     def all(self) -> tuple[sa.Table, ...]:
-        return (self.events, self.item_events, self.item_versions, self.talks)
+        return (self.events, self.item_events, self.item_versions, self.talks, self.event_counts)
 
     def suffixed(self, suffix: str) -> Tables:
         """The same tables under ``<name><suffix>``, with the same columns (for DML only)."""
@@ -33,7 +34,7 @@ class Tables:
 
 
 #: The tables the API reads.
-LIVE = Tables(events, item_events, item_versions, talks)
+LIVE = Tables(events, item_events, item_versions, talks, event_counts)
 #: Where a rebuild writes until it switches them with the live ones.
 REBUILD_SUFFIX = "__rebuild"
 SHADOW = LIVE.suffixed(REBUILD_SUFFIX)

@@ -19,7 +19,7 @@ from services.projector import projection as projection_module
 from services.projector.dialect import IdPool, copy_records
 from services.projector.poison import is_poison
 from services.projector.projection import LogRecord, Projection
-from services.projector.schema import events, item_versions, talks
+from services.projector.schema import counted_cells, event_counts, events, item_versions, talks
 from shared.events import EVENT_ADAPTER, parse_recorded, stamp, to_json
 from shared.state import fold, histories
 
@@ -233,6 +233,36 @@ async def test_histories_advanced_batch_by_batch_equal_the_recomputed_ones(
         assert projection.items.advanced == 0
     assert (projection.items.prepared > 100) == prepared  # strikes and events' own items
     assert await stored_versions(engine, talks_id) == recomputed_versions(history)
+    assert await stored_counts(engine, talks_id) == recomputed_counts(talks_id, history)
+
+
+async def stored_counts(engine: AsyncEngine, talks_id: str) -> dict[tuple, int]:
+    c = event_counts.c
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            sa.select(c.talks_id, c.valid_month, c.known_month, c.versions).where(
+                c.talks_id == talks_id, c.versions != 0
+            )
+        )
+        return {(t, v, k): n for t, v, k, n in rows}
+
+
+def recomputed_counts(talks_id: str, history: list) -> dict[tuple, int]:
+    """``event_counts`` as the versions of the whole history give it."""
+    return dict(
+        counted_cells(
+            {
+                "talks_id": talks_id,
+                "kind": key.kind,
+                "known_from": v.known_from,
+                "known_to": v.known_to,
+                "valid_from": v.valid_from,
+                "valid_to": v.valid_to,
+            }
+            for key, versions in histories(history).items()
+            for v in versions
+        )
+    )
 
 
 async def test_a_value_copy_cannot_store_is_the_records_fault(infra) -> None:
@@ -277,3 +307,40 @@ async def test_version_ids_are_taken_from_the_sequence_many_at_a_time(engine) ->
     flat = [i for ids in taken for i in ids or []]
     assert len(flat) == 13 and len(set(flat)) == 13 and flat == sorted(flat)
     assert statements == []  # the pool still held values: no round trip
+
+
+async def test_event_counts_are_recounted_when_partitions_are_assigned(
+    engine, projection, talks_id
+) -> None:
+    """A projector from before 0013, running beside this one during a rolling upgrade, writes
+    versions without counting them: being given partitions recounts every cell."""
+    values = [recorded(talks_id, "round.opened", f"r{i}", i) for i in range(6)]
+    await projection.apply([LogRecord(0, i, v) for i, v in enumerate(values)])
+    expected = await stored_counts(engine, talks_id)
+    assert sum(expected.values()) == 6  # each event's own item, open in both dimensions
+    old = parse_recorded(recorded(talks_id, "round.opened", "r9", 9))
+    async with engine.begin() as conn:  # what the old projector writes: a version, uncounted
+        for key, versions in histories([old]).items():
+            await conn.execute(
+                sa.insert(item_versions),
+                [
+                    {
+                        "talks_id": talks_id,
+                        "kind": key.kind,
+                        "item_key": key.key,
+                        "known_from": v.known_from,
+                        "known_to": v.known_to,
+                        "valid_from": v.valid_from,
+                        "valid_to": v.valid_to,
+                        "tags": [],
+                        "doc": v.value.model_dump_json(),
+                    }
+                    for v in versions
+                ],
+            )
+        await conn.execute(sa.delete(event_counts).where(event_counts.c.talks_id == talks_id))
+    assert await stored_counts(engine, talks_id) == {}
+    assert await projection.assigned() == {0: 6}
+    recounted = await stored_counts(engine, talks_id)
+    assert sum(recounted.values()) == 7
+    assert recounted == recomputed_counts(talks_id, [*map(parse_recorded, values), old])

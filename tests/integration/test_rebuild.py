@@ -48,7 +48,11 @@ CONTENT = {
     'recorded_at, partition, "offset", payload, target_event_id',
     "item_events": "talks_id, kind, item_key, event_id",
     "talks": "talks_id, event_count, first_recorded_at, last_recorded_at",
+    "event_counts": "talks_id, valid_month, known_month, versions",
 }
+#: Rows that may differ with the batches' bounds: a cell counted and uncounted in one batch
+#: is never written, in two it stays at zero.
+IGNORED = {"event_counts": "versions = 0"}
 
 
 @pytest.fixture
@@ -137,7 +141,8 @@ async def content(engine: AsyncEngine) -> dict[str, tuple[int, str]]:
                 await conn.execute(
                     sa.text(
                         "SELECT count(*), md5(coalesce(string_agg(h, '' ORDER BY h), '')) "
-                        f"FROM (SELECT md5(ROW({columns})::text) AS h FROM {table}) AS rows"
+                        f"FROM (SELECT md5(ROW({columns})::text) AS h FROM {table}"
+                        f" WHERE NOT ({IGNORED.get(table, 'false')})) AS rows"
                     )
                 )
             ).one()

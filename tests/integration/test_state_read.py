@@ -1,9 +1,10 @@
 """The state read on a history with hundreds of items of every kind answers what the fold
 does, on PostgreSQL (items sorted and joined in SQL) and on SQLite (the portable path).
 
-The rows are those the projector writes (``shared.state.histories`` with ``tags_of``), put
-straight into the tables: the test PostgreSQL under a fresh talks id, a fresh SQLite file.
-The engine is the one the API reads the state with (no pre-ping, generic plans on PostgreSQL).
+The rows are those the projector writes (``shared.state.histories`` with ``tags_of``, and
+their ``event_counts``), put straight into the tables: the test PostgreSQL under a fresh
+talks id, a fresh SQLite file. The engine is the one the API reads the state with (no
+pre-ping, generic plans on PostgreSQL).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -22,7 +23,8 @@ from services.api.engine import create_state_engine, read_retrying
 from services.api.queries import TalksNotFound, talks_state
 from services.api.timeparams import Bitemporal
 from services.projector.items import tags_of
-from services.projector.schema import item_versions, talks
+from services.projector.schema import counted_cells, event_counts, item_versions, talks
+from shared.events import EVENT_ADAPTER, Event, stamp
 from shared.state import fold, histories
 
 pytestmark = pytest.mark.integration
@@ -31,12 +33,11 @@ TALKS = f"read-{uuid.uuid4().hex[:8]}"
 EVENTS = talks_history(TALKS, 600, 3)
 
 
-@pytest.fixture
-async def engine(store_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_state_engine(store_url)
+async def store(engine: AsyncEngine, talks_id: str, history: list[Event]) -> None:
+    """The rows the projector writes for ``history``, put straight into the tables."""
     rows = [
         {
-            "talks_id": TALKS,
+            "talks_id": talks_id,
             "kind": key.kind,
             "item_key": key.key,
             "known_from": v.known_from,
@@ -46,27 +47,42 @@ async def engine(store_url: str) -> AsyncIterator[AsyncEngine]:
             "tags": tags_of(v.value),
             "doc": v.value.model_dump_json(),
         }
-        for key, versions in histories(EVENTS).items()
+        for key, versions in histories(history).items()
         for v in versions
     ]
-    recorded = [e.recorded_at for e in EVENTS]
+    recorded = [e.recorded_at for e in history]
+    cells = [
+        {"talks_id": t, "valid_month": v, "known_month": k, "versions": n}
+        for (t, v, k), n in counted_cells(rows).items()
+    ]
     async with engine.begin() as conn:
         await conn.execute(sa.insert(item_versions), rows)
+        await conn.execute(sa.insert(event_counts), cells)
         await conn.execute(
             sa.insert(talks),
             [
                 {
-                    "talks_id": TALKS,
-                    "event_count": len(EVENTS),
+                    "talks_id": talks_id,
+                    "event_count": len(history),
                     "first_recorded_at": min(recorded),
                     "last_recorded_at": max(recorded),
                 }
             ],
         )
-    yield engine
+
+
+async def forget(engine: AsyncEngine, talks_id: str) -> None:
     async with engine.begin() as conn:
-        for table in (item_versions, talks):
-            await conn.execute(sa.delete(table).where(table.c.talks_id == TALKS))
+        for table in (item_versions, talks, event_counts):
+            await conn.execute(sa.delete(table).where(table.c.talks_id == talks_id))
+
+
+@pytest.fixture
+async def engine(store_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_state_engine(store_url)
+    await store(engine, TALKS, EVENTS)
+    yield engine
+    await forget(engine, TALKS)
     await engine.dispose()
 
 
@@ -133,3 +149,55 @@ async def test_a_read_whose_connection_is_lost_runs_once_more(pg_engine: AsyncEn
     with pytest.raises(sa.exc.DBAPIError):  # an error on a live connection is not retried
         await read_retrying(engine, failing)
     assert len(pids) == 3
+
+
+MARCH = datetime(2026, 3, 1, tzinfo=UTC)
+US = timedelta(microseconds=1)
+
+
+def _strike(talks_id: str, occurred_at: str, recorded_at: datetime) -> Event:
+    raw = {
+        "type": "strike.reported",
+        "talks_id": talks_id,
+        "occurred_at": occurred_at,
+        "data": {
+            "attacking_party": "RUS",
+            "target_party": "UKR",
+            "target_types": ["energy_infrastructure"],
+            "weapon_types": ["drone"],
+        },
+    }
+    return stamp(EVENT_ADAPTER.validate_python(raw), uuid.uuid4(), recorded_at)
+
+
+async def test_the_event_count_at_the_edges_of_months(store_url: str) -> None:
+    """Events that took effect or became known on either side of a month's first instant,
+    counted from ``event_counts`` (earlier months in both dimensions) and the two months
+    around the point: at the instant and a microsecond before, the fold's count."""
+    talks_id = f"edges-{uuid.uuid4().hex[:8]}"
+    history = [
+        _strike(talks_id, "2026-03-01T00:00:00Z", MARCH),  # both on the edge
+        _strike(talks_id, "2026-02-28T23:59:59.999999Z", MARCH),
+        _strike(talks_id, "2026-03-01T00:00:00Z", MARCH - US),
+        _strike(talks_id, "2026-02", MARCH - US),  # in effect from February's last instant
+        _strike(talks_id, "2026-01-15", MARCH + timedelta(days=3)),  # known in March
+        _strike(talks_id, "2026-03-02", MARCH + timedelta(days=40)),  # known in April
+        _strike(talks_id, "2025-12-24", MARCH - timedelta(days=60)),  # early in both
+    ]
+    engine = create_state_engine(store_url)
+    await store(engine, talks_id, history)
+    try:
+        instants = [MARCH - US, MARCH, MARCH + timedelta(days=3), MARCH + timedelta(days=45)]
+        for as_of in instants:
+            for known_at in instants:
+                served = await talks_state(engine, talks_id, Bitemporal(as_of, known_at), 30)
+                expected = fold(talks_id, history, as_of=as_of, known_at=known_at)
+                assert (as_of, known_at, served.event_count) == (
+                    as_of,
+                    known_at,
+                    expected.event_count,
+                )
+                assert served == expected
+    finally:
+        await forget(engine, talks_id)
+        await engine.dispose()
