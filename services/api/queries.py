@@ -184,7 +184,8 @@ def _event_count(
     A counted version visible there began in effect by ``as_of`` and became known by
     ``known_at``. Those of earlier months in both dimensions are the grid's cells; the rest
     began in ``as_of``'s month (by ``as_of``, known by ``known_at``), or earlier in effect
-    but became known in ``known_at``'s month (by ``known_at``). Each range leads an index.
+    but became known in ``known_at``'s month (by ``known_at``). Each range leads an index
+    (``ix_item_versions_from``, ``ix_item_versions_counted_known``).
     """
     v, c = item_versions.c, event_counts.c
     as_of_month = sa.bindparam("as_of_month", None, type_=c.valid_month.type)

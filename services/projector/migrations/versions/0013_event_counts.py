@@ -9,9 +9,11 @@ events and three quarters of the whole state read on the server.
 ``event_counts`` holds, per talks, month of ``valid_from`` and month of ``known_from`` (UTC),
 how many open event versions there are; the projector keeps it in the transaction that
 writes the versions. The count of those before ``(as_of, known_at)`` is then the sum of the
-cells of earlier months in both dimensions, plus the versions of ``as_of``'s month (the
-existing index led by ``valid_from``) and those of ``known_at``'s month (a new narrow index
-led by ``known_from``). The closed versions are few and still counted by their indexes.
+cells of earlier months in both dimensions, plus the versions of ``as_of``'s month (through
+``ix_item_versions_from``) and those of ``known_at``'s month (a narrow index led by
+``known_from``, which replaces the one led by ``valid_from`` that only the count read, so a
+version costs no more index entries than before). The closed versions are few and still
+counted by their indexes.
 A projector from before this revision, still running during the rollout, does not count
 what it writes; the new projector recounts every cell when it is given partitions.
 
@@ -63,8 +65,17 @@ def upgrade() -> None:
         postgresql_where=sa.text(COUNTED),
         sqlite_where=sa.text(COUNTED),
     )
+    if postgresql:
+        op.drop_index("ix_item_versions_events_open", table_name="item_versions")
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.create_index(
+            "ix_item_versions_events_open",
+            "item_versions",
+            ["talks_id", "valid_from", "known_from"],
+            postgresql_where=sa.text(COUNTED),
+        )
     op.drop_index("ix_item_versions_counted_known", table_name="item_versions")
     op.drop_table("event_counts")
