@@ -9,6 +9,7 @@ and the assembled JSON body, without HTTP, on the engine the API reads the state
 
 from __future__ import annotations
 
+import gc
 import random
 import statistics
 import time
@@ -45,6 +46,11 @@ def _random_day(rnd: random.Random) -> datetime:
 async def measure(
     database_url: str, talks_count: int, size: int, samples: int, fold_samples: int
 ) -> list[Timing]:
+    """``samples`` state queries of each case and ``fold_samples`` folds, interleaved: the
+    three cases take turns, and a fold comes after every ``samples / fold_samples`` turns,
+    so that all of them see the machine as it was over the same minute (on a shared machine
+    its speed drifts, and a fold's sample measured after the queries saw other conditions).
+    A fold's events are generated before its clock starts, and collected after it stops."""
     rnd = random.Random(7)
     talks = talks_ids(talks_count)
     engine = create_state_engine(database_url, pool_size=2)
@@ -54,30 +60,41 @@ async def measure(
         "state, past as_of": lambda: Bitemporal(_random_day(rnd), now),
         "state, past as_of and known_at": lambda: _pair(rnd),
     }
-    timings: list[Timing] = []
+    taken: dict[str, list[float]] = {name: [] for name in cases}
+    folds: list[float] = []
+    every = max(1, samples // max(1, fold_samples))
     try:
         for _ in range(20):  # warm the pool and the caches alike for every case
             await talks_state_json(engine, rnd.choice(talks), Bitemporal(now, now), 30)
-        for name, when in cases.items():
-            taken = []
-            for _ in range(samples):
+        for turn in range(samples):
+            for name, when in cases.items():
                 t, w = rnd.choice(talks), when()
                 start = time.perf_counter()
                 await talks_state_json(engine, t, w, 30)
-                taken.append(time.perf_counter() - start)
-            timings.append(Timing(name, taken))
+                taken[name].append(time.perf_counter() - start)
+            if (turn + 1) % every == 0 and len(folds) < fold_samples:
+                folds.append(_fold_once(rnd, talks, len(folds), size))
     finally:
         await engine.dispose()
-    taken = []
-    for i in range(fold_samples):
-        t = talks[i % len(talks)]
-        events = talks_history(t, size, talks.index(t))
-        w = _pair(rnd)
-        start = time.perf_counter()
-        fold(t, events, as_of=w.as_of, known_at=w.known_at)
-        taken.append(time.perf_counter() - start)
-    timings.append(Timing("fold() of the talks' events", taken))
-    return timings
+    while len(folds) < fold_samples:
+        folds.append(_fold_once(rnd, talks, len(folds), size))
+    return [
+        *(Timing(name, values) for name, values in taken.items()),
+        Timing("fold() of the talks' events", folds),
+    ]
+
+
+def _fold_once(rnd: random.Random, talks: list[str], i: int, size: int) -> float:
+    """Seconds to fold one talks' ``size`` events at a random (as_of, known_at) pair."""
+    t = talks[i % len(talks)]
+    events = talks_history(t, size, talks.index(t))
+    w = _pair(rnd)
+    start = time.perf_counter()
+    fold(t, events, as_of=w.as_of, known_at=w.known_at)
+    taken = time.perf_counter() - start
+    del events
+    gc.collect()  # the history's garbage, before the next query's clock starts
+    return taken
 
 
 def _pair(rnd: random.Random) -> Bitemporal:
