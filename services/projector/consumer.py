@@ -78,6 +78,13 @@ class ProjectorLoop:
     def stopping(self) -> bool:
         return self._stopping.is_set()
 
+    async def _recount(self) -> int | None:
+        try:
+            return await self._projection.recount()
+        except Exception:  # the next assignment tries again; the batches go on meanwhile
+            log.exception("recounting event_counts failed")
+            return None
+
     async def wait_stopping(self, timeout_s: float) -> None:
         """Sleep ``timeout_s``, or less if told to stop meanwhile."""
         with contextlib.suppress(TimeoutError):
@@ -85,9 +92,17 @@ class ProjectorLoop:
 
     async def run(self) -> None:
         s = self._settings
-        consumer = await self._log.consumer(
-            s.topic, s.consumer_group, self._projection.assigned, s.max_batch
-        )
+        recounting: asyncio.Task[int | None] | None = None
+
+        async def assigned() -> dict[int, int]:
+            """Where each partition given to this member starts; and, in the background,
+            ``event_counts`` recounted, in case a projector from before it wrote uncounted."""
+            nonlocal recounting
+            if recounting is None or recounting.done():
+                recounting = asyncio.create_task(self._recount())
+            return await self._projection.positions()
+
+        consumer = await self._log.consumer(s.topic, s.consumer_group, assigned, s.max_batch)
         self.running = True
 
         async def fetch() -> list[LogRecord]:
@@ -128,6 +143,10 @@ class ProjectorLoop:
                     unsent, committed_at = {}, time.monotonic()
         finally:
             self.running = False
+            if recounting is not None:
+                recounting.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await recounting
             ahead.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await ahead

@@ -31,7 +31,7 @@ from uuid import UUID
 
 import orjson
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.projector.dialect import IdPool, copy_records, insert, one_of, tuple_of
 from services.projector.schema import (
@@ -174,31 +174,54 @@ async def _families(
     return families
 
 
-async def recount(conn: AsyncConnection, tables: Tables = LIVE) -> int:
-    """Derive ``event_counts`` again from the versions; how many cells it has.
+#: Held by a rebuild while it runs, and by a recount: neither runs beside the other, nor
+#: two recounts beside each other (services/projector/rebuild.py).
+REBUILD_LOCK = "hashtext(current_schema() || '.rebuild')"
+
+
+async def recount(engine: AsyncEngine, tables: Tables = LIVE) -> int | None:
+    """Correct ``event_counts`` from the versions; how many cells it corrected (``None``: a
+    rebuild or another recount was running, so this one did not).
 
     The projector keeps the cells in each batch's transaction, but one from before 0013
     writing beside it (during a rolling upgrade, or after a rollback) does not, so a projector
     recounts whenever it is given partitions: when it starts, and when another member of its
-    group has left. On PostgreSQL the lock makes the other writers of cells wait, and the
-    recount sees every version they committed before it.
+    group has left. The cells and the versions are read in one snapshot, and the difference
+    is added to the cells like any batch's: the projectors writing meanwhile add their own,
+    and nobody waits.
     """
     counts, versions = tables.event_counts, tables.item_versions
-    dialect = conn.dialect.name
-    if dialect == "postgresql":
-        await conn.execute(sa.text(f'LOCK TABLE "{counts.name}" IN SHARE ROW EXCLUSIVE MODE'))
-    await conn.execute(sa.delete(counts))
-    valid = sa.literal_column(month_sql("valid_from", dialect), counts.c.valid_month.type)
-    known = sa.literal_column(month_sql("known_from", dialect), counts.c.known_month.type)
-    await conn.execute(
-        sa.insert(counts).from_select(
-            ["talks_id", "valid_month", "known_month", "versions"],
-            sa.select(versions.c.talks_id, valid, known, sa.func.count())
-            .where(sa.text(COUNTED))
-            .group_by(versions.c.talks_id, valid, known),
-        )
-    )
-    return int(await conn.scalar(sa.select(sa.func.count()).select_from(counts)) or 0)
+    async with engine.connect() as conn:
+        dialect = conn.dialect.name
+        if dialect == "postgresql":
+            locked = await conn.scalar(sa.text(f"SELECT pg_try_advisory_lock({REBUILD_LOCK})"))
+            await conn.commit()  # the lock is the session's
+            if not locked:
+                return None
+            conn = await conn.execution_options(isolation_level="REPEATABLE READ")
+        try:
+            valid = sa.literal_column(month_sql("valid_from", dialect), counts.c.valid_month.type)
+            known = sa.literal_column(month_sql("known_from", dialect), counts.c.known_month.type)
+            async with conn.begin():  # one snapshot
+                derived = await conn.execute(
+                    sa.select(versions.c.talks_id, valid, known, sa.func.count())
+                    .where(sa.text(COUNTED))
+                    .group_by(versions.c.talks_id, valid, known)
+                )
+                wrong: Counter[tuple[str, datetime, datetime]] = Counter(
+                    {(t, v, k): n for t, v, k, n in derived}
+                )
+                stored = await conn.execute(sa.select(*counts.c))
+                wrong.subtract({(t, v, k): n for t, v, k, n in stored})
+            if dialect == "postgresql":
+                conn = await conn.execution_options(isolation_level="READ COMMITTED")
+            async with conn.begin():
+                await _count(conn, counts, wrong)
+            return sum(1 for n in wrong.values() if n)
+        finally:
+            if dialect == "postgresql":
+                await conn.scalar(sa.text(f"SELECT pg_advisory_unlock({REBUILD_LOCK})"))
+                await conn.commit()
 
 
 async def _count(

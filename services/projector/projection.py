@@ -138,18 +138,19 @@ class Projection:
         async with self._engine.connect() as conn:
             return await read_positions(conn, self._group, self._topic)
 
-    async def assigned(self) -> dict[int, int]:
-        """On being given partitions: ``event_counts`` recounted (``items.recount``), then
-        :meth:`positions`."""
+    async def recount(self) -> int | None:
+        """Correct ``event_counts`` from the versions (``items.recount``), and say so."""
         started = time.perf_counter()
-        async with self._engine.begin() as conn:
-            cells = await recount(conn, self.tables)
-        log.info(
-            "recounted event_counts: %d cells in %.0f ms",
-            cells,
-            (time.perf_counter() - started) * 1000,
-        )
-        return await self.positions()
+        corrected = await recount(self._engine, self.tables)
+        if corrected is None:
+            log.info("not recounting event_counts: a rebuild or another recount is running")
+        else:
+            log.info(
+                "recounted event_counts: %d cells corrected in %.0f ms",
+                corrected,
+                (time.perf_counter() - started) * 1000,
+            )
+        return corrected
 
     async def apply(self, records: Sequence[LogRecord]) -> BatchResult:
         """Apply ``records`` (in log order per partition) atomically with their positions."""

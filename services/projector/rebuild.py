@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from services.common.kafka import topic_partitions
 from services.projector.deadletters import DeadLetterBox
 from services.projector.dlq import DeadLetterQueue
+from services.projector.items import REBUILD_LOCK
 from services.projector.positions import lock_positions, read_positions, store_positions
 from services.projector.projection import Projection
 from services.projector.records import LogRecord
@@ -126,11 +127,14 @@ class Rebuild:
     async def run(self) -> Report:
         """Rebuild, switch, and say what was done; raises :class:`RebuildBusy` if one runs."""
         async with self._engine.connect() as lock:
-            key = sa.text("SELECT pg_try_advisory_lock(hashtext(current_schema() || '.rebuild'))")
+            key = sa.text(f"SELECT pg_try_advisory_lock({REBUILD_LOCK})")
             locked = await lock.scalar(key)
             await lock.commit()  # the lock is the session's: no transaction stays open
             if not locked:
-                raise RebuildBusy("another rebuild is running against this database")
+                raise RebuildBusy(
+                    "another rebuild is running against this database (or, for a second,"
+                    " a projector's recount of event_counts: try again)"
+                )
             REBUILD_POSITION.clear()  # partitions of an earlier rebuild in this process
             REBUILD_END_OFFSET.clear()
             try:
@@ -142,7 +146,7 @@ class Rebuild:
                 REBUILD_PHASE.state("done")
                 return report
             finally:
-                unlock = "SELECT pg_advisory_unlock(hashtext(current_schema() || '.rebuild'))"
+                unlock = f"SELECT pg_advisory_unlock({REBUILD_LOCK})"
                 await lock.scalar(sa.text(unlock))
                 await lock.commit()
 

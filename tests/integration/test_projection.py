@@ -17,6 +17,7 @@ from services.api.timeparams import Bitemporal
 from services.common.database import create_engine
 from services.projector import projection as projection_module
 from services.projector.dialect import IdPool, copy_records
+from services.projector.items import REBUILD_LOCK
 from services.projector.poison import is_poison
 from services.projector.projection import LogRecord, Projection
 from services.projector.schema import counted_cells, event_counts, events, item_versions, talks
@@ -309,11 +310,12 @@ async def test_version_ids_are_taken_from_the_sequence_many_at_a_time(engine) ->
     assert statements == []  # the pool still held values: no round trip
 
 
-async def test_event_counts_are_recounted_when_partitions_are_assigned(
+async def test_a_recount_corrects_what_a_projector_before_event_counts_wrote(
     engine, projection, talks_id
 ) -> None:
     """A projector from before 0013, running beside this one during a rolling upgrade, writes
-    versions without counting them: being given partitions recounts every cell."""
+    versions without counting them; the recount a projector runs when it is given partitions
+    (in the background: ``ProjectorLoop``) corrects the cells."""
     values = [recorded(talks_id, "round.opened", f"r{i}", i) for i in range(6)]
     await projection.apply([LogRecord(0, i, v) for i, v in enumerate(values)])
     expected = await stored_counts(engine, talks_id)
@@ -340,7 +342,24 @@ async def test_event_counts_are_recounted_when_partitions_are_assigned(
             )
         await conn.execute(sa.delete(event_counts).where(event_counts.c.talks_id == talks_id))
     assert await stored_counts(engine, talks_id) == {}
-    assert await projection.assigned() == {0: 6}
+    assert await projection.recount() is not None
     recounted = await stored_counts(engine, talks_id)
     assert sum(recounted.values()) == 7
     assert recounted == recomputed_counts(talks_id, [*map(parse_recorded, values), old])
+    assert await projection.recount() == 0  # nothing left to correct
+
+
+async def test_no_recount_while_a_rebuild_runs(infra, projection) -> None:
+    """A rebuild makes its tables with the counts right; a recount waits for none."""
+    engine = create_engine(infra.database_url)
+    try:
+        async with engine.connect() as rebuild:
+            assert await rebuild.scalar(sa.text(f"SELECT pg_try_advisory_lock({REBUILD_LOCK})"))
+            await rebuild.commit()
+            other = Projection(engine, projection._group, "topic")
+            assert await other.recount() is None
+            await rebuild.scalar(sa.text(f"SELECT pg_advisory_unlock({REBUILD_LOCK})"))
+            await rebuild.commit()
+        assert await other.recount() is not None
+    finally:
+        await engine.dispose()

@@ -15,7 +15,7 @@ cells of earlier months in both dimensions, plus the versions of ``as_of``'s mon
 version costs no more index entries than before). The closed versions are few and still
 counted by their indexes.
 A projector from before this revision, still running during the rollout, does not count
-what it writes; the new projector recounts every cell when it is given partitions.
+what it writes; the new projector recounts the cells when it is given partitions.
 
 Revision ID: 0013
 Revises: 0012
