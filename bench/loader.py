@@ -124,6 +124,27 @@ async def load(dsn: str, count: int, size: int, progress: Any) -> None:
             await conn.execute(f"VACUUM (ANALYZE) {table}")
     finally:
         await conn.close()
+    await settle(dsn)
+
+
+async def settle(dsn: str) -> None:
+    """Write out what the load left in memory (``CHECKPOINT``), so that the reads measured
+    next do not share the disk with the checkpoints the load's WAL set off. As the bench's
+    user if it may (``pg_checkpoint``), else as the local superuser the local stack trusts."""
+    host = dsn.split("@", 1)[1].rsplit("/", 1)[0]
+    for attempt in (dsn, f"postgresql://postgres@{host}/postgres"):
+        try:
+            conn = await asyncpg.connect(attempt)
+        except (OSError, asyncpg.PostgresError):
+            continue
+        try:
+            await conn.execute("CHECKPOINT")
+            return
+        except asyncpg.InsufficientPrivilegeError:
+            continue
+        finally:
+            await conn.close()
+    print("could not CHECKPOINT after loading: the reads may share the disk with it")
 
 
 def _in_order(

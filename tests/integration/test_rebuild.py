@@ -271,3 +271,23 @@ def cli(s: ProjectorSettings, *args: str) -> subprocess.CompletedProcess[str]:
     }
     command = [sys.executable, "-m", "services.cli", *args]
     return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+
+
+async def test_a_projector_given_partitions_corrects_event_counts(settings, engine) -> None:
+    """What a projector from before 0013 leaves (cells that do not match the versions) is
+    corrected in the background when a projector is given partitions."""
+    history = histories(talks=2, size=60, seed=5)
+    await ensure_topics(settings)
+    await produce(settings, history)
+    async with live_projector(settings, engine):
+        await until_archived(engine, len(history))
+    right = await content(engine)
+    async with engine.begin() as conn:
+        await conn.execute(sa.text("UPDATE event_counts SET versions = versions + 5"))
+    assert await content(engine) != right
+
+    async def corrected() -> bool:
+        return await content(engine) == right
+
+    async with live_projector(settings, engine):
+        assert await eventually(corrected, 30, every_s=0.2)
