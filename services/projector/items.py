@@ -246,7 +246,7 @@ async def _count(
     )
 
 
-def _row(talks_id: str, key: ItemKey, v: ItemVersion) -> dict[str, Any]:
+def version_row(talks_id: str, key: ItemKey, v: ItemVersion) -> dict[str, Any]:
     """A version as an ``item_versions`` row, without its id."""
     first, second = SORT_FIELDS.get(key.kind, (None, None))
     sorting: tuple[str | None, str | None] = (None, None)
@@ -292,7 +292,7 @@ class _Writes:
     replaced: list[tuple[str, str, str]] = field(default_factory=list)
 
     def add(self, item: TalksItem, version: ItemVersion, row: dict[str, Any] | None = None) -> None:
-        self.rows.append(row if row is not None else _row(item[0], item[1], version))
+        self.rows.append(row if row is not None else version_row(item[0], item[1], version))
         self.owners.append((item, version.valid_from if version.known_to is None else None))
 
 
@@ -338,7 +338,7 @@ class ItemWriter:
                 if key.kind in OWN_ITEM_KINDS:
                     versions = history_and_state(key, [event])[0]
                     item = (event.talks_id, key)
-                    items.append((item, tuple((v, _row(*item, v)) for v in versions)))
+                    items.append((item, tuple((v, version_row(*item, v)) for v in versions)))
             self._own[event.event_id] = _Own(event, tuple(items))
 
     def _prepared(self, item: TalksItem, members: list[Event]) -> _Own | None:

@@ -23,6 +23,7 @@ from services.projector.projection import LogRecord, Projection
 from services.projector.schema import counted_cells, event_counts, events, item_versions, talks
 from shared.events import EVENT_ADAPTER, parse_recorded, stamp, to_json
 from shared.state import fold, histories
+from tests.support.builders import version_rows
 
 pytestmark = pytest.mark.integration
 
@@ -250,20 +251,7 @@ async def stored_counts(engine: AsyncEngine, talks_id: str) -> dict[tuple, int]:
 
 def recomputed_counts(talks_id: str, history: list) -> dict[tuple, int]:
     """``event_counts`` as the versions of the whole history give it."""
-    return dict(
-        counted_cells(
-            {
-                "talks_id": talks_id,
-                "kind": key.kind,
-                "known_from": v.known_from,
-                "known_to": v.known_to,
-                "valid_from": v.valid_from,
-                "valid_to": v.valid_to,
-            }
-            for key, versions in histories(history).items()
-            for v in versions
-        )
-    )
+    return dict(counted_cells(version_rows(talks_id, history)))
 
 
 async def test_a_value_copy_cannot_store_is_the_records_fault(infra) -> None:
@@ -322,24 +310,7 @@ async def test_a_recount_corrects_what_a_projector_before_event_counts_wrote(
     assert sum(expected.values()) == 6  # each event's own item, open in both dimensions
     old = parse_recorded(recorded(talks_id, "round.opened", "r9", 9))
     async with engine.begin() as conn:  # what the old projector writes: a version, uncounted
-        for key, versions in histories([old]).items():
-            await conn.execute(
-                sa.insert(item_versions),
-                [
-                    {
-                        "talks_id": talks_id,
-                        "kind": key.kind,
-                        "item_key": key.key,
-                        "known_from": v.known_from,
-                        "known_to": v.known_to,
-                        "valid_from": v.valid_from,
-                        "valid_to": v.valid_to,
-                        "tags": [],
-                        "doc": v.value.model_dump_json(),
-                    }
-                    for v in versions
-                ],
-            )
+        await conn.execute(sa.insert(item_versions), version_rows(talks_id, [old]))
         await conn.execute(sa.delete(event_counts).where(event_counts.c.talks_id == talks_id))
     assert await stored_counts(engine, talks_id) == {}
     assert await projection.recount() is not None

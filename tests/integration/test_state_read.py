@@ -22,10 +22,10 @@ from bench.generate import START, talks_history
 from services.api.engine import create_state_engine, read_retrying
 from services.api.queries import TalksNotFound, talks_state
 from services.api.timeparams import Bitemporal
-from services.projector.items import tags_of
 from services.projector.schema import counted_cells, event_counts, item_versions, talks
 from shared.events import EVENT_ADAPTER, Event, stamp
-from shared.state import fold, histories
+from shared.state import fold
+from tests.support.builders import version_rows
 
 pytestmark = pytest.mark.integration
 
@@ -35,21 +35,7 @@ EVENTS = talks_history(TALKS, 600, 3)
 
 async def store(engine: AsyncEngine, talks_id: str, history: list[Event]) -> None:
     """The rows the projector writes for ``history``, put straight into the tables."""
-    rows = [
-        {
-            "talks_id": talks_id,
-            "kind": key.kind,
-            "item_key": key.key,
-            "known_from": v.known_from,
-            "known_to": v.known_to,
-            "valid_from": v.valid_from,
-            "valid_to": v.valid_to,
-            "tags": tags_of(v.value),
-            "doc": v.value.model_dump_json(),
-        }
-        for key, versions in histories(history).items()
-        for v in versions
-    ]
+    rows = version_rows(talks_id, history)
     recorded = [e.recorded_at for e in history]
     cells = [
         {"talks_id": t, "valid_month": v, "known_month": k, "versions": n}

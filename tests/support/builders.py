@@ -6,7 +6,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from services.projector.items import version_row
 from shared.events import EVENT_ADAPTER, Event, stamp
+from shared.state import histories
 
 T0 = datetime(2026, 2, 10, tzinfo=UTC)
 
@@ -97,3 +99,12 @@ class Recorder:
 def end_of(day: str) -> datetime:
     """The last microsecond of a UTC day, which is what ``as_of=YYYY-MM-DD`` means."""
     return datetime.fromisoformat(day).replace(tzinfo=UTC) + timedelta(days=1, microseconds=-1)
+
+
+def version_rows(talks_id: str, history: list[Event]) -> list[dict[str, Any]]:
+    """The ``item_versions`` rows the projector writes for ``history``, without their ids."""
+    return [
+        version_row(talks_id, key, v)
+        for key, versions in histories(history).items()
+        for v in versions
+    ]
