@@ -427,6 +427,10 @@ wait_kafka() { # pid
   while :; do
     if ! pid_alive "$pid"; then
       rm -f -- "$KAFKA_PIDFILE"
+      local bind
+      bind="$(grep -o 'failed to bind to [0-9.:]*' "$KAFKA_LOGFILE" 2>/dev/null | head -n 1 || true)"
+      bind="${bind%:}"
+      [[ -z "$bind" ]] || kafka_fail "Kafka exited during startup: it $bind (port in use, perhaps by an outgoing connection; choose another --kafka-port, whose next port is the controller's)"
       kafka_fail "Kafka exited during startup"
     fi
     if kafka_started_in_log && port_open "$KAFKA_PORT"; then

@@ -40,9 +40,8 @@ def pids_of(stack_dir: Path) -> dict[str, int]:
 
 def test_stack_up_serves_a_round_and_stack_down_leaves_nothing(tmp_path: Path) -> None:
     stack_dir = ROOT / ".parley" / f"test-stack-{uuid.uuid4().hex[:6]}"
-    ports = {
-        name: free_port() for name in ("API", "INGEST", "PROJECTOR", "WEBHOOKS", "KAFKA", "PG")
-    }
+    ports = {name: free_port() for name in ("API", "INGEST", "PROJECTOR", "WEBHOOKS", "PG")}
+    ports["KAFKA"] = free_port(span=2)  # the KRaft controller listens on the next port
     env = {**os.environ, "PARLEY_STACK_DIR": str(stack_dir)}
     env |= {f"PARLEY_{name}_PORT": str(port) for name, port in ports.items()}
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -15,10 +16,42 @@ import httpx
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def free_port() -> int:
+_HANDED_OUT: set[int] = set()
+
+
+def _ephemeral_floor() -> int:
+    """The lowest port the kernel gives to outgoing connections (Linux default 32768)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def _bindable(port: int) -> bool:
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def free_port(span: int = 1) -> int:
+    """A port P such that P .. P+span-1 are free now, chosen below the ephemeral range.
+
+    A port the kernel picks (bind to 0) lies in the ephemeral range, where any outgoing
+    connection may take it as its local port before the server that was meant to listen
+    there starts: a Kafka controller on port+1 once failed that way in CI. Below that range
+    only listeners compete, and each port is handed out once per test process.
+    """
+    low, high = 20000, _ephemeral_floor() - span
+    for _ in range(1000):
+        port = random.randint(low, high)
+        ports = range(port, port + span)
+        if not _HANDED_OUT.intersection(ports) and all(_bindable(p) for p in ports):
+            _HANDED_OUT.update(ports)
+            return port
+    raise RuntimeError(f"no {span} free consecutive port(s) in {low}..{high + span - 1}")
 
 
 class ServiceProcess:
