@@ -27,10 +27,13 @@ from services.projector.schema import (
     ITEMS,
     LONG,
     RECTANGLES,
+    SPAN_WINDOWS,
+    SPANS,
     event_counts,
     events,
     item_versions,
     month_of,
+    span_class_sql,
     talks,
 )
 from shared.state import (
@@ -252,6 +255,27 @@ def _literal(sql: str) -> sa.ColumnElement[bool]:
     return sa.literal_column(sql, sa.Boolean())
 
 
+def _by_span(shape: str, instant: Any) -> tuple[sa.FromClause, sa.ColumnElement[bool]]:
+    """The classes of a closed shape's spans (``SPANS``, 0014) to join, and the condition that
+    bounds, per class, the scan of its index to the starts that can hold ``instant``: within
+    the class's window before it (any start, for the last class)."""
+    start, end, _ = SPANS[shape]
+    classes = sa.values(
+        sa.column("span_class", sa.Integer()),
+        sa.column("window_seconds", sa.BigInteger()),
+        name=f"{shape}_spans",
+        literal_binds=True,
+    ).data(list(enumerate(SPAN_WINDOWS)))
+    latest = sa.func.coalesce(
+        instant + classes.c.window_seconds * sa.literal_column("interval '1 second'"),
+        sa.literal_column("'infinity'::timestamptz"),
+    )
+    in_class = sa.literal_column(span_class_sql(start, end)) == classes.c.span_class
+    return classes, sa.and_(
+        in_class, item_versions.c[end] > instant, item_versions.c[end] <= latest
+    )
+
+
 def _covering_state_queries() -> tuple[sa.Select[Any], sa.Select[Any]]:
     """:func:`_state_queries` on PostgreSQL, where every part is an index-only scan (0009).
 
@@ -297,10 +321,16 @@ def _covering_state_queries() -> tuple[sa.Select[Any], sa.Select[Any]]:
             v.valid_from > window_start,
             shapes[0],
         ),
-        # the closed shapes hold only items (their indexes' predicate): every kind is wanted
+        # the closed shapes hold only items (their indexes' predicate): every kind is wanted,
+        # class by class of their spans
         *(
-            sa.select(*served).where(v.talks_id == talks_id, where[name], items, covered, shape)
-            for name, shape in (("vclosed", shapes[1]), ("kclosed", shapes[2]))
+            sa.select(*served)
+            .select_from(classes.join(item_versions, bounded))
+            .where(v.talks_id == talks_id, where[name], items, covered, shape)
+            for name, shape, (classes, bounded) in (
+                ("vclosed", shapes[1], _by_span("vclosed", as_of)),
+                ("kclosed", shapes[2], _by_span("kclosed", known_at)),
+            )
         ),
         sa.select(*served).where(v.talks_id == talks_id, items, long, sa.or_(*shapes)),
     ]

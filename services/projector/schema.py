@@ -91,7 +91,8 @@ item_events = sa.Table(
 )
 
 #: The shapes of a version's rectangle: its columns after ``(talks_id, kind)`` in the
-#: shape's indexes, and the condition that selects it.
+#: shape's indexes, and the condition that selects it. (On PostgreSQL the closed shapes'
+#: covering indexes of items are led by the class of their span instead: ``SPANS``.)
 RECTANGLES = {
     "open": (["valid_from", "known_from"], "known_to IS NULL AND valid_to IS NULL"),
     "vclosed": (
@@ -108,6 +109,35 @@ COVERED = f"octet_length(doc) <= {COVERED_DOC_BYTES}"
 LONG = f"octet_length(doc) > {COVERED_DOC_BYTES}"
 #: The versions ``event_counts`` counts: those of events, open in both dimensions (0013).
 COUNTED = "known_to IS NULL AND valid_to IS NULL AND kind = 'event'"
+
+#: The span classes of closed rectangles (0014). A closed version is visible at an instant when
+#: the instant is in its span in that dimension. 0009 led the closed versions' covering
+#: indexes by the span's end, so a scan at an early instant passed every version that ends
+#: later, up to the talks' last. Here the class of the span's length leads, then its end:
+#: class i holds the spans shorter than ``SPAN_BOUNDS[i]`` seconds (and as long as the bound
+#: before; the last class, the longer ones), so a version of class i that holds the instant
+#: ends less than ``SPAN_BOUNDS[i]`` seconds after it. The state read scans that window of
+#: ends in each class: a few pages per class, and at the present, where little ends later,
+#: about as few as 0009's.
+SPAN_BOUNDS = tuple(4**p for p in range(4, 14))  # 256 s (4 min) .. 4^13 s (about 2 years)
+#: Each class's window in seconds (``None``: unbounded).
+SPAN_WINDOWS: tuple[int | None, ...] = (*SPAN_BOUNDS, None)
+
+
+def span_class_sql(start: str, end: str) -> str:
+    """The SQL of a span's class (PostgreSQL 14 or later, where ``EXTRACT`` gives an exact
+    ``numeric``): how many of ``SPAN_BOUNDS`` the span reaches. Written as PostgreSQL prints
+    it back, so that Alembic finds the index it declares to be the one it reflects."""
+    bounds = ",".join(map(str, SPAN_BOUNDS))
+    return f"width_bucket(EXTRACT(epoch FROM {end} - {start}), '{{{bounds}}}'::numeric[])"
+
+
+#: Per closed shape (``RECTANGLES``): the span its class is of, and the columns the state read
+#: filters on, which the index carries after the class and the span's start.
+SPANS = {
+    "vclosed": ("valid_from", "valid_to", ["valid_from", "known_from"]),
+    "kclosed": ("known_from", "known_to", ["known_from", "valid_from", "valid_to"]),
+}
 
 #: The fields the state is sorted by, besides the key (``services.api.responses.state_document``).
 SORT_FIELDS = {
@@ -133,6 +163,25 @@ def _sort_default(index: int) -> Callable[[ExecutionContext], str | None]:
         return sort_fields(row["kind"], orjson.loads(row["doc"]))[index]
 
     return default
+
+
+_SERVED = ["item_key", "sort_first", "sort_second", "doc"]
+
+
+def _covering_index(shape: str, columns: list[str], where: str) -> sa.Index:
+    """The covering index of the items of a shape of rectangle (PostgreSQL): the open ones by
+    kind and start; the closed ones by the class of their span and its start (``SPANS``)."""
+    predicate = sa.text(f"{where} AND {ITEMS} AND {COVERED}")
+    if shape == "open":
+        keys: list[Any] = ["talks_id", "kind", *columns]
+        carried = _SERVED
+        name = f"ix_item_versions_items_{shape}"
+    else:
+        start, end, filtered = SPANS[shape]
+        keys = ["talks_id", sa.text(span_class_sql(start, end)), end]
+        carried = [*filtered, "kind", *_SERVED]
+        name = f"ix_item_versions_items_{shape}_spans"
+    return sa.Index(name, *keys, postgresql_include=carried, postgresql_where=predicate)
 
 
 #: Every version of every state item: believed from ``known_from`` until ``known_to``, in
@@ -178,25 +227,14 @@ item_versions = sa.Table(
             ("known_closed", *RECTANGLES["kclosed"]),
         )
     ),
-    # PostgreSQL: per shape, a covering one over the items and a narrow one over the events
-    # the state counts (0009), so that the state read is index-only
+    # PostgreSQL: per shape, a covering one over the items (0009; the closed ones led by the
+    # class of their span, 0014) and a narrow one over the events the state counts (0009),
+    # so that the state read is index-only
     *(
         index.ddl_if(dialect="postgresql")
         for shape, (columns, where) in RECTANGLES.items()
         for index in (
-            sa.Index(
-                f"ix_item_versions_items_{shape}",
-                "talks_id",
-                *(["kind", *columns] if shape == "open" else columns),
-                postgresql_include=[
-                    *([] if shape == "open" else ["kind"]),
-                    "item_key",
-                    "sort_first",
-                    "sort_second",
-                    "doc",
-                ],
-                postgresql_where=sa.text(f"{where} AND {ITEMS} AND {COVERED}"),
-            ),
+            _covering_index(shape, columns, where),
             *(
                 # (the open events are counted through event_counts instead: 0013)
                 []

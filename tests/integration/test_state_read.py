@@ -13,6 +13,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -20,9 +21,22 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from bench.generate import START, talks_history
 from services.api.engine import create_state_engine, read_retrying
-from services.api.queries import TalksNotFound, talks_state
+from services.api.queries import (
+    COVERING_STATE_QUERY,
+    STATE_QUERY,
+    TalksNotFound,
+    _fetch,
+    _state_parameters,
+    talks_state,
+)
 from services.api.timeparams import Bitemporal
-from services.projector.schema import counted_cells, event_counts, item_versions, talks
+from services.projector.schema import (
+    SPAN_BOUNDS,
+    counted_cells,
+    event_counts,
+    item_versions,
+    talks,
+)
 from shared.events import EVENT_ADAPTER, Event, stamp
 from shared.state import fold
 from tests.support.builders import version_rows
@@ -187,3 +201,54 @@ async def test_the_event_count_at_the_edges_of_months(store_url: str) -> None:
     finally:
         await forget(engine, talks_id)
         await engine.dispose()
+
+
+def _closed(
+    talks_id: str, key: str, span: tuple[datetime, datetime], in_belief: bool
+) -> dict[str, Any]:
+    """An item version closed in effect over ``span`` (known from long before, still), or
+    closed in belief over it (in effect from long before, still)."""
+    start, end = span
+    early = datetime(2000, 1, 1, tzinfo=UTC)
+    dims = (
+        {"known_from": start, "known_to": end, "valid_from": early, "valid_to": None}
+        if in_belief
+        else {"known_from": early, "known_to": None, "valid_from": start, "valid_to": end}
+    )
+    served = {"doc": f'{{"ceasefire_id": "{key}"}}', "sort_first": None, "sort_second": None}
+    return {"talks_id": talks_id, "kind": "ceasefire", "item_key": key, "tags": []} | served | dims
+
+
+async def test_closed_versions_at_the_edges_of_their_span_classes(pg_engine: AsyncEngine) -> None:
+    """The covering read finds a closed version through the class of its span's length and a
+    window of ends (0014): spans a microsecond either side of every class bound, and longer
+    than the last, each probed a microsecond either side of its start and of its end, in
+    either dimension, give what the portable statement gives, which reads no classes."""
+    talks_id = f"spans-{uuid.uuid4().hex[:8]}"
+    base = datetime(2026, 1, 1, tzinfo=UTC)
+    lengths = [timedelta(0), US, timedelta(days=3650)]
+    for bound in SPAN_BOUNDS:
+        lengths += [timedelta(seconds=bound) + d for d in (-US, timedelta(0), US)]
+    rows, probes = [], []
+    for i, length in enumerate(lengths):
+        start = base + timedelta(hours=i)  # apart, so the windows matter
+        for in_belief in (False, True):
+            key = f"{'k' if in_belief else 'v'}{i}"
+            rows.append(_closed(talks_id, key, (start, start + length), in_belief))
+            for instant in (start - US, start, start + length - US, start + length):
+                late = base + timedelta(days=7300)
+                when = Bitemporal(late, instant) if in_belief else Bitemporal(instant, late)
+                visible = start <= instant < start + length
+                probes.append((key, when, visible))
+    async with pg_engine.begin() as conn:
+        await conn.execute(sa.insert(item_versions), rows)
+    try:
+        async with pg_engine.connect() as conn:
+            for key, when, visible in probes:
+                params = _state_parameters(talks_id, when, 30)
+                covering = {r[1] for r in await _fetch(conn, COVERING_STATE_QUERY, params)}
+                portable = {r[1] for r in await _fetch(conn, STATE_QUERY, params)}
+                assert (key, when, key in covering) == (key, when, visible)
+                assert covering == portable, when
+    finally:
+        await forget(pg_engine, talks_id)
