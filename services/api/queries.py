@@ -257,8 +257,9 @@ def _literal(sql: str) -> sa.ColumnElement[bool]:
 
 def _by_span(shape: str, instant: Any) -> tuple[sa.FromClause, sa.ColumnElement[bool]]:
     """The classes of a closed shape's spans (``SPANS``, 0014) to join, and the condition that
-    bounds, per class, the scan of its index to the starts that can hold ``instant``: within
-    the class's window before it (any start, for the last class)."""
+    bounds, per class, the scan of its index to the ends of spans that can hold ``instant``:
+    within the class's window after it (any end, for the last class). The shape's own
+    condition gives the other bound, an end after ``instant``."""
     start, end, _ = SPANS[shape]
     classes = sa.values(
         sa.column("span_class", sa.Integer()),
@@ -271,9 +272,7 @@ def _by_span(shape: str, instant: Any) -> tuple[sa.FromClause, sa.ColumnElement[
         sa.literal_column("'infinity'::timestamptz"),
     )
     in_class = sa.literal_column(span_class_sql(start, end)) == classes.c.span_class
-    return classes, sa.and_(
-        in_class, item_versions.c[end] > instant, item_versions.c[end] <= latest
-    )
+    return classes, sa.and_(in_class, item_versions.c[end] <= latest)
 
 
 def _covering_state_queries() -> tuple[sa.Select[Any], sa.Select[Any]]:

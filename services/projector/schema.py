@@ -133,7 +133,7 @@ def span_class_sql(start: str, end: str) -> str:
 
 
 #: Per closed shape (``RECTANGLES``): the span its class is of, and the columns the state read
-#: filters on, which the index carries after the class and the span's start.
+#: filters on, which the index carries after the class and the span's end.
 SPANS = {
     "vclosed": ("valid_from", "valid_to", ["valid_from", "known_from"]),
     "kclosed": ("known_from", "known_to", ["known_from", "valid_from", "valid_to"]),
@@ -170,7 +170,7 @@ _SERVED = ["item_key", "sort_first", "sort_second", "doc"]
 
 def _covering_index(shape: str, columns: list[str], where: str) -> sa.Index:
     """The covering index of the items of a shape of rectangle (PostgreSQL): the open ones by
-    kind and start; the closed ones by the class of their span and its start (``SPANS``)."""
+    kind and start; the closed ones by the class of their span and its end (``SPANS``)."""
     predicate = sa.text(f"{where} AND {ITEMS} AND {COVERED}")
     if shape == "open":
         keys: list[Any] = ["talks_id", "kind", *columns]
